@@ -1,0 +1,1 @@
+# contrib/: scripts, units, benchmarks

@@ -1,0 +1,1 @@
+# ds/: see PRODUCT.md; filled in by its issue.

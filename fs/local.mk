@@ -1,0 +1,1 @@
+# fs/: see PRODUCT.md; filled in by its issue.

@@ -1,0 +1,1 @@
+# mds/: see PRODUCT.md; filled in by its issue.

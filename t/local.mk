@@ -1,0 +1,1 @@
+# t/: unit tests (Check) and integration scripts (tNNNN-area-what.sh).
