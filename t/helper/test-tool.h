@@ -1,0 +1,21 @@
+/*
+ * test-tool.h - one helper binary for the tests, with subcommands that
+ * reach internals (model: git's t/helper/test-tool).  Each area adds its
+ * subcommands in its own t/helper/tt-<area>.c and one row per subcommand
+ * to the table in test-tool.c.
+ *
+ * A subcommand returns the process exit status: 0 ok, 1 failure (message
+ * on stderr), 2 usage.
+ */
+#ifndef GN_TEST_TOOL_H
+#define GN_TEST_TOOL_H
+
+struct tt_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);	/* argv[0] is the subcommand */
+	const char *usage;
+};
+
+int tt_cksum(int argc, char **argv);
+
+#endif
