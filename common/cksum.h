@@ -4,10 +4,12 @@
  * from disk, verified again by the client on read.
  *
  * XXH3-64 (libxxhash) over each 64 KiB block of a chunk's uncompressed
- * bytes.  Chosen over CRC32C after contrib/bench/cksum-bench: XXH3 runs
- * near memcpy speed on this machine while a table/slice-by-8 CRC32C runs
- * several times slower (no ISA-L or SSE4.2 path wanted just for this), and
- * a 64-bit digest makes undetected corruption far less likely.
+ * bytes.  contrib/bench/cksum-bench on this machine (64 KiB blocks, GB/s,
+ * in cache / out of cache): memcpy 40.8 / 12.1, XXH3-64 14.4 / 7.4,
+ * CRC32C with SSE4.2 8.0 / 6.7, CRC32C slice-by-8 1.6 / 1.5.  XXH3 is the
+ * fastest, needs no CPU feature, comes from a maintained Debian library,
+ * and its 64-bit value makes an undetected corruption far less likely
+ * than a 32-bit CRC.
  */
 #ifndef GN_CKSUM_H
 #define GN_CKSUM_H

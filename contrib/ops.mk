@@ -1,0 +1,1 @@
+# contrib/ parts of the operations issue (units, example config).
