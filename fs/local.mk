@@ -1,1 +1,2 @@
 # fs/: see PRODUCT.md; filled in by its issue.
+include %reldir%/cache.mk
