@@ -1,9 +1,15 @@
-# fs/cache.mk - the client's RAM read cache and its unit test.  libfs puts
-# $(GN_FS_CACHE_SOURCES) in its sources.
-GN_FS_CACHE_SOURCES = %reldir%/cache.c %reldir%/cache.h
+# fs/cache.mk - the client's read cache and read-ahead detector, with their
+# unit tests.  libfs puts $(GN_FS_CACHE_SRC) in its sources.
+GN_FS_CACHE_SRC = %reldir%/cache.c %reldir%/cache.h \
+	%reldir%/readahead.c %reldir%/readahead.h
 
-check_PROGRAMS += t/unit/check_fs_cache
-TESTS += t/unit/check_fs_cache
-t_unit_check_fs_cache_SOURCES = t/unit/check_fs_cache.c $(GN_FS_CACHE_SOURCES)
+check_PROGRAMS += t/unit/check_fs_cache t/unit/check_fs_readahead
+TESTS += t/unit/check_fs_cache t/unit/check_fs_readahead
+t_unit_check_fs_cache_SOURCES = t/unit/check_fs_cache.c \
+	%reldir%/cache.c %reldir%/cache.h
 t_unit_check_fs_cache_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_unit_check_fs_cache_LDADD = libcommon.la libproto.la $(CHECK_LIBS)
+t_unit_check_fs_readahead_SOURCES = t/unit/check_fs_readahead.c \
+	%reldir%/readahead.c %reldir%/readahead.h
+t_unit_check_fs_readahead_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_unit_check_fs_readahead_LDADD = $(CHECK_LIBS)
