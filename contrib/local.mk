@@ -8,4 +8,10 @@ noinst_PROGRAMS += %reldir%/bench/cksum_bench
 %canon_reldir%_bench_cksum_bench_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS) -O2
 %canon_reldir%_bench_cksum_bench_LDADD = $(XXHASH_LIBS)
 
+noinst_PROGRAMS += %reldir%/bench/nullfs
+%canon_reldir%_bench_nullfs_SOURCES = %reldir%/bench/nullfs.c
+%canon_reldir%_bench_nullfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
+%canon_reldir%_bench_nullfs_LDADD = $(FUSE_LIBS)
+dist_noinst_SCRIPTS += %reldir%/bench/lib-bench.sh
+
 include %reldir%/ops.mk
