@@ -12,6 +12,7 @@ noinst_PROGRAMS += %reldir%/bench/nullfs
 %canon_reldir%_bench_nullfs_SOURCES = %reldir%/bench/nullfs.c
 %canon_reldir%_bench_nullfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
 %canon_reldir%_bench_nullfs_LDADD = $(FUSE_LIBS)
-dist_noinst_SCRIPTS += %reldir%/bench/lib-bench.sh
+dist_noinst_SCRIPTS += %reldir%/bench/lib-bench.sh %reldir%/bench/read-bench \
+	%reldir%/bench/ckpt-bench
 
 include %reldir%/ops.mk
