@@ -9,8 +9,10 @@ libcommon_la_SOURCES = \
 	%reldir%/buf.c %reldir%/buf.h \
 	%reldir%/conf.c %reldir%/conf_keys.c %reldir%/conf.h \
 	%reldir%/daemon.c %reldir%/daemon.h \
-	%reldir%/rpc.h
+	%reldir%/metrics.c %reldir%/metrics.h \
+	%reldir%/rpc.h %reldir%/rpc_i.h %reldir%/rpc.c %reldir%/rpc_client.c \
+	%reldir%/rpc_wire.c %reldir%/rpc_diag.c
 libcommon_la_CFLAGS = $(AM_CFLAGS) $(GRPC_CFLAGS) $(PROTOBUF_C_CFLAGS) \
-	$(INIH_CFLAGS) $(XXHASH_CFLAGS) $(SYSTEMD_CFLAGS)
+	$(INIH_CFLAGS) $(XXHASH_CFLAGS) $(SYSTEMD_CFLAGS) $(MHD_CFLAGS)
 libcommon_la_LIBADD = libproto.la $(GRPC_LIBS) $(PROTOBUF_C_LIBS) \
-	$(INIH_LIBS) $(XXHASH_LIBS) $(SYSTEMD_LIBS) $(PTHREAD_LIBS)
+	$(INIH_LIBS) $(XXHASH_LIBS) $(SYSTEMD_LIBS) $(MHD_LIBS) $(PTHREAD_LIBS) -lm

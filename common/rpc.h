@@ -91,7 +91,8 @@ int gn_rpc_server_new(const struct gn_rpc_server_opts *opts,
 int gn_rpc_server_add(struct gn_rpc_server *srv,
 		      const struct gn_rpc_method *methods, size_t n, void *svc);
 
-/* Serve the Diag service (ping, echo) with role "mds" / "ds" / "test". */
+/* Serve the Diag service (ping, echo, sink) with role "mds" / "ds" /
+ * "test" (borrowed: a string literal or one that outlives the server). */
 int gn_rpc_server_add_diag(struct gn_rpc_server *srv, const char *role);
 
 /* Bind and start the workers.  *port (if not NULL) gets the bound port.
@@ -180,9 +181,12 @@ struct gn_rpc_result {
 void gn_rpc_result_release(struct gn_rpc_result *res);
 
 /*
- * Synchronous call: blocks until the reply, the deadline or failure.
+ * Synchronous call: blocks until the reply, the deadline or failure.  It
+ * runs on the calling thread (a completion queue of its own), not through
+ * the client's poller, so many threads may call at once.
  * data/len is the request's bulk field (may be NULL/0), sent by reference:
- * it is only read until this returns.  Returns res->err.
+ * it is only read until this returns.  Returns res->err.  -EDEADLK when
+ * called on the client's poller thread (i.e. from a gn_rpc_done_fn).
  */
 int gn_rpc_call(struct gn_rpc_channel *ch, const char *method,
 		const ProtobufCMessage *req, const void *data, size_t len,
@@ -211,7 +215,10 @@ int gn_rpc_call_async(struct gn_rpc_channel *ch, const char *method,
 /* Process-wide set up and tear down of gRPC.  gn_rpc_init() before any
  * other function here; gn_rpc_shutdown() after every object is freed.
  * Block SIGTERM/SIGINT in the main thread before gn_rpc_init() so gRPC's
- * threads inherit the mask (common/daemon.h does it). */
+ * threads inherit the mask (common/daemon.h does it).
+ * gn_rpc_init() also raises glibc's malloc mmap/trim thresholds (mallopt)
+ * unless the environment tunes malloc: gRPC's per-read buffers otherwise
+ * cost page faults on every MiB received (see common/rpc.c). */
 void gn_rpc_init(void);
 void gn_rpc_shutdown(void);
 

@@ -2,6 +2,8 @@
 #include "config.h"
 #include "common/buf.h"
 
+#include "t/unit/unit.h"
+
 #include <check.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -94,19 +96,12 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("buf");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc;
+	Suite *s = gn_unit_suite("buf", &tc);
 
 	tcase_add_test(tc, test_alloc_aligned_zeroed);
 	tcase_add_test(tc, test_pool_exhaustion);
 	tcase_add_test(tc, test_pool_wait_wakes);
 	tcase_add_test_raise_signal(tc, test_pool_foreign_buffer_aborts, 6);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return gn_unit_run(s);
 }

@@ -2,6 +2,8 @@
 #include "config.h"
 #include "common/cksum.h"
 
+#include "t/unit/unit.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,18 +51,11 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("cksum");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc;
+	Suite *s = gn_unit_suite("cksum", &tc);
 
 	tcase_add_test(tc, test_vectors);
 	tcase_add_test(tc, test_blocks_split);
 	tcase_add_test(tc, test_digest_order_matters);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return gn_unit_run(s);
 }

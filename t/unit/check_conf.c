@@ -4,6 +4,8 @@
 #include "common/conf.h"
 #include "common/util.h"
 
+#include "t/unit/unit.h"
+
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -197,10 +199,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("conf");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc;
+	Suite *s = gn_unit_suite("conf", &tc);
 
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_load_values);
@@ -212,10 +212,5 @@ int main(void)
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_flags_override);
 	tcase_add_test(tc, test_parsers);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return gn_unit_run(s);
 }

@@ -2,6 +2,8 @@
 #include "config.h"
 #include "fs/cache.h"
 
+#include "t/unit/unit.h"
+
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
@@ -247,10 +249,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("fs_cache");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc;
+	Suite *s = gn_unit_suite("fs_cache", &tc);
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_fill_then_hit);
@@ -261,10 +261,5 @@ int main(void)
 	tcase_add_test(tc, test_zero_size);
 	tcase_add_test(tc, test_concurrent_fill);
 	tcase_add_test(tc, test_threads);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return gn_unit_run(s);
 }

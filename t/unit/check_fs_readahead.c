@@ -2,6 +2,8 @@
 #include "config.h"
 #include "fs/readahead.h"
 
+#include "t/unit/unit.h"
+
 #include <check.h>
 #include <stdlib.h>
 
@@ -94,19 +96,12 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("fs_readahead");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc;
+	Suite *s = gn_unit_suite("fs_readahead", &tc);
 
 	tcase_add_test(tc, test_sequential_grows_to_max);
 	tcase_add_test(tc, test_random_no_prefetch);
 	tcase_add_test(tc, test_interleaved_streams);
 	tcase_add_test(tc, test_hint_and_off);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return gn_unit_run(s);
 }

@@ -2,6 +2,8 @@
 #include "config.h"
 #include "common/log.h"
 
+#include "t/unit/unit.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,20 +72,13 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("log");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc;
+	Suite *s = gn_unit_suite("log", &tc);
 
 	tcase_add_test(tc, test_format_plain);
 	tcase_add_test(tc, test_format_journal_priority);
 	tcase_add_test(tc, test_newlines_folded);
 	tcase_add_test(tc, test_truncated_not_overflowed);
 	tcase_add_test(tc, test_levels);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return gn_unit_run(s);
 }

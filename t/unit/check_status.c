@@ -2,6 +2,8 @@
 #include "config.h"
 #include "common/status.h"
 
+#include "t/unit/unit.h"
+
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -54,18 +56,11 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("status");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc;
+	Suite *s = gn_unit_suite("status", &tc);
 
 	tcase_add_test(tc, test_known_mappings);
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_names_and_posix);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return gn_unit_run(s);
 }
