@@ -1,0 +1,959 @@
+/* check_mds_ns.c - the MDS namespace layer on a temporary LMDB (no network) */
+#include "config.h"
+#include "mds/mds.h"
+#include "common/cksum.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[256];
+static struct mds *m;
+static const struct mds_cred root = { 0, 0, 0, { 0 } };
+static const struct mds_cred u1 = { 1000, 1000, 1, { 1500 } };
+static const struct mds_cred u2 = { 2000, 2000, 0, { 0 } };
+
+static struct mds *open_mds(uint64_t max_map, bool group)
+{
+	struct mds_opts o = {
+		.data_dir = dir, .map_size = 1 << 20, .max_map_size = max_map,
+		.group_commit = group, .lease_ms = 0, .session_timeout_ms = 1000,
+		.ds_timeout_ms = 1000, .default_replicas = 2, .no_ticker = true,
+	};
+	struct mds *mm = NULL;
+	ck_assert_int_eq(mds_new(&o, &mm), 0);
+	return mm;
+}
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/check_mds.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	m = open_mds(0, true);
+}
+
+static void teardown(void)
+{
+	char cmd[300];
+	mds_free(m);
+	m = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Helpers returning the new inode number (or asserting the errno). */
+static uint64_t mkdir_as(const struct mds_cred *c, uint64_t parent, const char *name,
+			 uint32_t mode)
+{
+	struct db_inode n;
+	ck_assert_int_eq(mds_ns_mkdir(m, c, parent, name, mode, 0, &n, NULL), 0);
+	return n.ino;
+}
+
+static uint64_t mkfile_as(const struct mds_cred *c, uint64_t parent, const char *name,
+			  uint32_t mode)
+{
+	struct db_inode n;
+	ck_assert_int_eq(mds_ns_mknod(m, c, parent, name, S_IFREG | mode, 0, 0, &n, NULL), 0);
+	return n.ino;
+}
+
+static struct db_inode attr(uint64_t ino)
+{
+	struct db_inode n;
+	ck_assert_int_eq(mds_ns_getattr(m, ino, &n), 0);
+	return n;
+}
+
+static int lookup(uint64_t parent, const char *name, uint64_t *ino)
+{
+	struct db_inode n;
+	int ret = mds_ns_lookup(m, &root, parent, name, &n);
+	if (ret == 0 && ino)
+		*ino = n.ino;
+	return ret;
+}
+
+static void chmod_root(uint64_t ino, uint32_t mode)
+{
+	struct mds_setattr sa = { .valid = MDS_SET_MODE, .mode = mode };
+	struct db_inode n;
+	ck_assert_int_eq(mds_ns_setattr(m, &root, ino, &sa, &n, NULL), 0);
+}
+
+static void chown_root(uint64_t ino, uint32_t uid, uint32_t gid)
+{
+	struct mds_setattr sa = { .valid = MDS_SET_UID | MDS_SET_GID, .uid = uid, .gid = gid };
+	struct db_inode n;
+	ck_assert_int_eq(mds_ns_setattr(m, &root, ino, &sa, &n, NULL), 0);
+}
+
+static int check_store(void)
+{
+	FILE *f = fopen("/dev/null", "w");
+	int n = mds_check_store(mds_db(m), f);
+	fclose(f);
+	return n;
+}
+
+START_TEST(test_names)
+{
+	struct db_inode n;
+	char big[300];
+
+	ck_assert_int_eq(mds_ns_mkdir(m, &root, 1, "", 0755, 0, &n, NULL), -EINVAL);
+	ck_assert_int_eq(mds_ns_mkdir(m, &root, 1, ".", 0755, 0, &n, NULL), -EINVAL);
+	ck_assert_int_eq(mds_ns_mkdir(m, &root, 1, "..", 0755, 0, &n, NULL), -EINVAL);
+	ck_assert_int_eq(mds_ns_mkdir(m, &root, 1, "a/b", 0755, 0, &n, NULL), -EINVAL);
+	memset(big, 'x', 256);
+	big[256] = '\0';
+	ck_assert_int_eq(mds_ns_mkdir(m, &root, 1, big, 0755, 0, &n, NULL), -ENAMETOOLONG);
+	big[255] = '\0';
+	ck_assert_int_eq(mds_ns_mkdir(m, &root, 1, big, 0755, 0, &n, NULL), 0);
+	ck_assert_int_eq(mds_ns_mkdir(m, &root, 999, "x", 0755, 0, &n, NULL), -ENOENT);
+	ck_assert_int_eq(mds_ns_getattr(m, 12345, &n), -ENOENT);
+	/* Nothing but the one directory was created. */
+	ck_assert_uint_eq(attr(1).nlink, 3);
+	ck_assert_int_eq(check_store(), 0);
+}
+END_TEST
+
+START_TEST(test_create_lookup)
+{
+	struct db_inode n;
+	uint64_t d = mkdir_as(&root, 1, "d", 0755), f, x;
+
+	ck_assert_uint_eq(attr(1).nlink, 3);
+	ck_assert_uint_eq(attr(d).nlink, 2);
+	ck_assert(S_ISDIR(attr(d).mode));
+	f = mkfile_as(&root, d, "f", 0644);
+	ck_assert_int_eq(lookup(d, "f", &x), 0);
+	ck_assert_uint_eq(x, f);
+	ck_assert_int_eq(lookup(d, "nope", &x), -ENOENT);
+	ck_assert_int_eq(lookup(f, "x", &x), -ENOTDIR);
+	ck_assert_int_eq(lookup(d, "..", &x), 0);
+	ck_assert_uint_eq(x, 1);
+	ck_assert_int_eq(mds_ns_mknod(m, &root, d, "f", S_IFREG | 0644, 0, 0, &n, NULL), -EEXIST);
+	ck_assert_int_eq(mds_ns_mkdir(m, &root, d, "f", 0755, 0, &n, NULL), -EEXIST);
+	ck_assert_int_eq(mds_ns_mknod(m, &root, f, "x", S_IFREG | 0644, 0, 0, &n, NULL), -ENOTDIR);
+	/* umask */
+	ck_assert_int_eq(mds_ns_mknod(m, &root, d, "u", S_IFREG | 0666, 0, 022, &n, NULL), 0);
+	ck_assert_uint_eq(n.mode, S_IFREG | 0644);
+	ck_assert_uint_eq(n.nlink, 1);
+}
+END_TEST
+
+START_TEST(test_mknod_types)
+{
+	struct db_inode n;
+
+	chmod_root(1, 0777);
+	ck_assert_int_eq(mds_ns_mknod(m, &u1, 1, "fifo", S_IFIFO | 0644, 0, 0, &n, NULL), 0);
+	ck_assert(S_ISFIFO(n.mode));
+	ck_assert_int_eq(mds_ns_mknod(m, &u1, 1, "sock", S_IFSOCK | 0644, 0, 0, &n, NULL), 0);
+	ck_assert_int_eq(mds_ns_mknod(m, &u1, 1, "chr", S_IFCHR | 0644, 0x0103, 0, &n, NULL), -EPERM);
+	ck_assert_int_eq(mds_ns_mknod(m, &root, 1, "chr", S_IFCHR | 0644, 0x0103, 0, &n, NULL), 0);
+	ck_assert_uint_eq(n.rdev, 0x0103);
+	ck_assert_int_eq(mds_ns_mknod(m, &root, 1, "dir", S_IFDIR | 0755, 0, 0, &n, NULL), -EPERM);
+	ck_assert_int_eq(mds_ns_mknod(m, &root, 1, "bad", 0170000, 0, 0, &n, NULL), -EINVAL);
+	ck_assert_uint_eq(attr(lookup(1, "fifo", NULL) == 0 ? 1 : 0).ino, 1);
+}
+END_TEST
+
+START_TEST(test_unlink_rmdir)
+{
+	uint64_t d = mkdir_as(&root, 1, "d", 0755), sub, f, x;
+
+	sub = mkdir_as(&root, d, "sub", 0755);
+	f = mkfile_as(&root, d, "f", 0644);
+	ck_assert_uint_eq(attr(d).nlink, 3);
+	ck_assert_int_eq(mds_ns_rmdir(m, &root, 1, "d", NULL), -ENOTEMPTY);
+	ck_assert_int_eq(mds_ns_unlink(m, &root, d, "sub", NULL), -EISDIR);
+	ck_assert_int_eq(mds_ns_rmdir(m, &root, d, "f", NULL), -ENOTDIR);
+	ck_assert_int_eq(mds_ns_rmdir(m, &root, d, ".", NULL), -EINVAL);
+	ck_assert_int_eq(mds_ns_rmdir(m, &root, d, "..", NULL), -ENOTEMPTY);
+	ck_assert_int_eq(mds_ns_unlink(m, &root, d, "missing", NULL), -ENOENT);
+	ck_assert_int_eq(mds_ns_rmdir(m, &root, d, "sub", NULL), 0);
+	ck_assert_uint_eq(attr(d).nlink, 2);
+	ck_assert_int_eq(lookup(d, "sub", &x), -ENOENT);
+	ck_assert_int_eq(mds_ns_getattr(m, sub, &(struct db_inode){ 0 }), -ENOENT);
+	ck_assert_int_eq(mds_ns_unlink(m, &root, d, "f", NULL), 0);
+	ck_assert_int_eq(mds_ns_getattr(m, f, &(struct db_inode){ 0 }), -ENOENT);
+	ck_assert_int_eq(mds_ns_rmdir(m, &root, 1, "d", NULL), 0);
+	ck_assert_uint_eq(attr(1).nlink, 2);
+	ck_assert_int_eq(check_store(), 0);
+}
+END_TEST
+
+START_TEST(test_link_symlink)
+{
+	uint64_t d = mkdir_as(&root, 1, "d", 0755), f = mkfile_as(&root, d, "f", 0644);
+	struct db_inode n;
+	char *t = NULL;
+	char big[5000];
+
+	ck_assert_int_eq(mds_ns_link(m, &root, f, 1, "f2", &n, NULL), 0);
+	ck_assert_uint_eq(n.nlink, 2);
+	ck_assert_int_eq(mds_ns_link(m, &root, f, 1, "f2", &n, NULL), -EEXIST);
+	ck_assert_int_eq(mds_ns_link(m, &root, d, 1, "d2", &n, NULL), -EPERM);
+	ck_assert_int_eq(mds_ns_link(m, &root, 4242, 1, "x", &n, NULL), -ENOENT);
+	ck_assert_int_eq(mds_ns_unlink(m, &root, d, "f", NULL), 0);
+	ck_assert_uint_eq(attr(f).nlink, 1);
+
+	ck_assert_int_eq(mds_ns_symlink(m, &root, 1, "s", "d/f", &n, NULL), 0);
+	ck_assert(S_ISLNK(n.mode));
+	ck_assert_uint_eq(n.size, 3);
+	ck_assert_int_eq(mds_ns_readlink(m, &root, n.ino, &t), 0);
+	ck_assert_str_eq(t, "d/f");
+	free(t);
+	ck_assert_int_eq(mds_ns_readlink(m, &root, f, &t), -EINVAL);
+	ck_assert_int_eq(mds_ns_symlink(m, &root, 1, "e", "", &n, NULL), -ENOENT);
+	memset(big, 'a', 4096);
+	big[4096] = '\0';
+	ck_assert_int_eq(mds_ns_symlink(m, &root, 1, "e", big, &n, NULL), -ENAMETOOLONG);
+	ck_assert_int_eq(check_store(), 0);
+}
+END_TEST
+
+START_TEST(test_permissions)
+{
+	struct db_inode n;
+	uint64_t d, p, f, x, st;
+
+	/* root-owned 0755: others may not create. */
+	ck_assert_int_eq(mds_ns_mkdir(m, &u1, 1, "x", 0755, 0, &n, NULL), -EACCES);
+	chmod_root(1, 0777);
+	d = mkdir_as(&u1, 1, "u1", 0700);
+	ck_assert_uint_eq(attr(d).uid, 1000);
+	f = mkfile_as(&u1, d, "f", 0644);
+	/* u2 cannot search u1's 0700 directory. */
+	ck_assert_int_eq(mds_ns_lookup(m, &u2, d, "f", &n), -EACCES);
+	ck_assert_int_eq(mds_ns_lookup(m, &root, d, "f", &n), 0);
+	/* Supplementary group gives group permission. */
+	p = mkdir_as(&root, 1, "grp", 0770);
+	chown_root(p, 0, 1500);
+	ck_assert_int_eq(mds_ns_mknod(m, &u1, p, "g", S_IFREG | 0644, 0, 0, &n, NULL), 0);
+	ck_assert_int_eq(mds_ns_mknod(m, &u2, p, "g2", S_IFREG | 0644, 0, 0, &n, NULL), -EACCES);
+	/* Unlink needs write on the parent. */
+	chmod_root(d, 0755);
+	ck_assert_int_eq(mds_ns_unlink(m, &u2, d, "f", NULL), -EACCES);
+	/* Sticky: others may not remove or rename what is not theirs. */
+	st = mkdir_as(&root, 1, "tmp", 01777);
+	x = mkfile_as(&u1, st, "mine", 0644);
+	ck_assert_int_eq(mds_ns_unlink(m, &u2, st, "mine", NULL), -EPERM);
+	ck_assert_int_eq(mds_ns_rename(m, &u2, st, "mine", st, "other", 0, NULL), -EPERM);
+	ck_assert_int_eq(mds_ns_unlink(m, &u1, st, "mine", NULL), 0);
+	(void)x;
+	/* Root: no rwx checks, but exec needs some x bit on a file. */
+	n = attr(f);
+	n.mode = S_IFREG | 0644;
+	ck_assert_int_eq(mds_access(&root, &n, 4 | 2), 0);
+	ck_assert_int_eq(mds_access(&root, &n, 1), -EACCES);
+	n.mode = S_IFREG | 0010;
+	ck_assert_int_eq(mds_access(&root, &n, 1), 0);
+	n.mode = S_IFDIR | 0000;
+	ck_assert_int_eq(mds_access(&root, &n, 1), 0);
+	/* Owner bits apply even when group/other would allow. */
+	n.mode = S_IFREG | 0077;
+	n.uid = 1000;
+	ck_assert_int_eq(mds_access(&u1, &n, 4), -EACCES);
+}
+END_TEST
+
+/* Directory permission matrix: for each caller class (owner, group via a
+ * supplementary group, other) and each rwx combination, lookup needs x,
+ * readdir r, create and unlink w+x. */
+START_TEST(test_permission_matrix)
+{
+	const struct mds_cred owner = { 1000, 1000, 0, { 0 } };
+	const struct mds_cred member = { 3000, 3000, 2, { 7, 1500 } };
+	const struct mds_cred other = { 2000, 2000, 0, { 0 } };
+	const struct mds_cred *who[3] = { &owner, &member, &other };
+	uint64_t d = mkdir_as(&root, 1, "m", 0755);
+
+	chown_root(d, 1000, 1500);
+	for (int c = 0; c < 3; c++) {
+		for (uint32_t b = 0; b < 8; b++) {
+			uint32_t mode = b << (6 - 3 * c);
+			const struct mds_cred *cr = who[c];
+			struct db_inode n;
+			struct mds_dirent *e = NULL;
+			size_t cnt;
+			bool eof;
+			int want;
+
+			chmod_root(d, 0);
+			mds_ns_unlink(m, &root, d, "new", NULL);
+			mds_ns_unlink(m, &root, d, "f", NULL);
+			mkfile_as(&root, d, "f", 0644);
+			chmod_root(d, mode);
+
+			want = (b & 1) ? 0 : -EACCES;
+			ck_assert_msg(mds_ns_lookup(m, cr, d, "f", &n) == want,
+				      "lookup class=%d bits=%o", c, b);
+			want = (b & 4) ? 0 : -EACCES;
+			ck_assert_msg(mds_ns_readdir(m, cr, d, 0, 10, false, &e, &cnt, &eof) == want,
+				      "readdir class=%d bits=%o", c, b);
+			free(e);
+			want = (b & 3) == 3 ? 0 : -EACCES;
+			ck_assert_msg(mds_ns_mknod(m, cr, d, "new", S_IFREG | 0644, 0, 0, &n, NULL) == want,
+				      "create class=%d bits=%o", c, b);
+			ck_assert_msg(mds_ns_unlink(m, cr, d, "f", NULL) == want,
+				      "unlink class=%d bits=%o", c, b);
+			/* Root ignores the bits. */
+			ck_assert_int_eq(mds_ns_lookup(m, &root, d, "new", &n), want ? -ENOENT : 0);
+		}
+	}
+	ck_assert_int_eq(check_store(), 0);
+}
+END_TEST
+
+START_TEST(test_setgid_dir)
+{
+	struct db_inode n;
+	uint64_t d;
+
+	chmod_root(1, 0777);
+	d = mkdir_as(&root, 1, "sg", 0777);
+	chown_root(d, 0, 4242);
+	chmod_root(d, 02777);
+	ck_assert_int_eq(mds_ns_mkdir(m, &u1, d, "sub", 0755, 0, &n, NULL), 0);
+	ck_assert_uint_eq(n.gid, 4242);
+	ck_assert(n.mode & S_ISGID);
+	ck_assert_int_eq(mds_ns_mknod(m, &u1, d, "f", S_IFREG | 02755, 0, 0, &n, NULL), 0);
+	ck_assert_uint_eq(n.gid, 4242);
+	/* u1 is not in 4242: the file's setgid bit is dropped. */
+	ck_assert(!(n.mode & S_ISGID));
+}
+END_TEST
+
+START_TEST(test_setattr)
+{
+	struct mds_setattr sa = { 0 };
+	struct db_inode n;
+	uint64_t f;
+
+	chmod_root(1, 0777);
+	f = mkfile_as(&u1, 1, "f", 0644);
+	/* chmod by non-owner */
+	sa.valid = MDS_SET_MODE;
+	sa.mode = 0600;
+	ck_assert_int_eq(mds_ns_setattr(m, &u2, f, &sa, &n, NULL), -EPERM);
+	ck_assert_int_eq(mds_ns_setattr(m, &u1, f, &sa, &n, NULL), 0);
+	ck_assert_uint_eq(n.mode, S_IFREG | 0600);
+	/* setgid dropped when the owner is not in the file's group */
+	chown_root(f, 1000, 4242);
+	sa.mode = 02755;
+	ck_assert_int_eq(mds_ns_setattr(m, &u1, f, &sa, &n, NULL), 0);
+	ck_assert_uint_eq(n.mode, S_IFREG | 0755);
+	/* chown: only root; owner may chgrp to his group */
+	sa.valid = MDS_SET_UID;
+	sa.uid = 2000;
+	ck_assert_int_eq(mds_ns_setattr(m, &u1, f, &sa, &n, NULL), -EPERM);
+	sa.valid = MDS_SET_GID;
+	sa.gid = 1500;
+	ck_assert_int_eq(mds_ns_setattr(m, &u1, f, &sa, &n, NULL), 0);
+	ck_assert_uint_eq(n.gid, 1500);
+	sa.gid = 7777;
+	ck_assert_int_eq(mds_ns_setattr(m, &u1, f, &sa, &n, NULL), -EPERM);
+	ck_assert_int_eq(mds_ns_setattr(m, &u2, f, &sa, &n, NULL), -EPERM);
+	/* set-id bits cleared by chown */
+	chmod_root(f, 06755);
+	sa.valid = MDS_SET_GID;
+	sa.gid = 1000;
+	ck_assert_int_eq(mds_ns_setattr(m, &u1, f, &sa, &n, NULL), 0);
+	ck_assert_uint_eq(n.mode & 07777, 0755);
+	/* times: NOW needs write permission, explicit needs ownership */
+	chmod_root(f, 0646);
+	sa.valid = MDS_SET_ATIME_NOW | MDS_SET_MTIME_NOW;
+	ck_assert_int_eq(mds_ns_setattr(m, &u2, f, &sa, &n, NULL), 0);
+	sa.valid = MDS_SET_MTIME;
+	sa.mtime = 1000000000LL * 42;
+	ck_assert_int_eq(mds_ns_setattr(m, &u2, f, &sa, &n, NULL), -EPERM);
+	ck_assert_int_eq(mds_ns_setattr(m, &u1, f, &sa, &n, NULL), 0);
+	ck_assert_int_eq(n.mtime, 1000000000LL * 42);
+	chmod_root(f, 0644);
+	sa.valid = MDS_SET_ATIME_NOW | MDS_SET_MTIME_NOW;
+	ck_assert_int_eq(mds_ns_setattr(m, &u2, f, &sa, &n, NULL), -EACCES);
+	/* size */
+	sa.valid = MDS_SET_SIZE;
+	sa.size = 12345;
+	ck_assert_int_eq(mds_ns_setattr(m, &u2, f, &sa, &n, NULL), -EACCES);
+	ck_assert_int_eq(mds_ns_setattr(m, &u1, f, &sa, &n, NULL), 0);
+	ck_assert_uint_eq(n.size, 12345);
+	ck_assert_int_eq(mds_ns_setattr(m, &root, 1, &sa, &n, NULL), -EISDIR);
+	ck_assert_int_eq(mds_ns_setattr(m, &root, 999, &sa, &n, NULL), -ENOENT);
+	/* ctime moves on every change */
+	{
+		int64_t before = attr(f).ctime;
+		usleep(2000);
+		chmod_root(f, 0600);
+		ck_assert_int_gt(attr(f).ctime, before);
+	}
+}
+END_TEST
+
+START_TEST(test_rename)
+{
+	uint64_t a = mkdir_as(&root, 1, "a", 0755), b = mkdir_as(&root, 1, "b", 0755);
+	uint64_t f = mkfile_as(&root, a, "f", 0644), g = mkfile_as(&root, b, "g", 0644);
+	uint64_t sub = mkdir_as(&root, a, "sub", 0755), e = mkdir_as(&root, b, "e", 0755);
+	uint64_t x;
+
+	/* over an existing file: g goes away */
+	ck_assert_int_eq(mds_ns_rename(m, &root, a, "f", b, "g", 0, NULL), 0);
+	ck_assert_int_eq(lookup(b, "g", &x), 0);
+	ck_assert_uint_eq(x, f);
+	ck_assert_int_eq(lookup(a, "f", &x), -ENOENT);
+	ck_assert_int_eq(mds_ns_getattr(m, g, &(struct db_inode){ 0 }), -ENOENT);
+	/* flags */
+	g = mkfile_as(&root, a, "f2", 0644);
+	ck_assert_int_eq(mds_ns_rename(m, &root, a, "f2", b, "g", MDS_RENAME_NOREPLACE, NULL), -EEXIST);
+	ck_assert_int_eq(mds_ns_rename(m, &root, a, "f2", b, "g", 3, NULL), -EINVAL);
+	ck_assert_int_eq(mds_ns_rename(m, &root, a, "f2", b, "g", 8, NULL), -EINVAL);
+	ck_assert_int_eq(mds_ns_rename(m, &root, a, "f2", b, "none", MDS_RENAME_EXCHANGE, NULL), -ENOENT);
+	ck_assert_int_eq(mds_ns_rename(m, &root, a, "f2", b, "g", MDS_RENAME_EXCHANGE, NULL), 0);
+	ck_assert_int_eq(lookup(b, "g", &x), 0);
+	ck_assert_uint_eq(x, g);
+	ck_assert_int_eq(lookup(a, "f2", &x), 0);
+	ck_assert_uint_eq(x, f);
+	/* type mismatches */
+	ck_assert_int_eq(mds_ns_rename(m, &root, a, "sub", b, "g", 0, NULL), -ENOTDIR);
+	ck_assert_int_eq(mds_ns_rename(m, &root, b, "g", a, "sub", 0, NULL), -EISDIR);
+	/* into its own subtree */
+	ck_assert_int_eq(mds_ns_rename(m, &root, 1, "a", sub, "x", 0, NULL), -EINVAL);
+	ck_assert_int_eq(mds_ns_rename(m, &root, 1, "a", a, "x", 0, NULL), -EINVAL);
+	/* over a non-empty directory */
+	mkfile_as(&root, e, "in", 0644);
+	ck_assert_int_eq(mds_ns_rename(m, &root, a, "sub", b, "e", 0, NULL), -ENOTEMPTY);
+	ck_assert_int_eq(mds_ns_unlink(m, &root, e, "in", NULL), 0);
+	/* over an empty directory, across parents: link counts move */
+	ck_assert_uint_eq(attr(a).nlink, 3);
+	ck_assert_uint_eq(attr(b).nlink, 3);
+	ck_assert_int_eq(mds_ns_rename(m, &root, a, "sub", b, "e", 0, NULL), 0);
+	ck_assert_uint_eq(attr(a).nlink, 2);
+	ck_assert_uint_eq(attr(b).nlink, 3);
+	ck_assert_uint_eq(attr(sub).parent, b);
+	ck_assert_int_eq(mds_ns_getattr(m, e, &(struct db_inode){ 0 }), -ENOENT);
+	ck_assert_int_eq(lookup(sub, "..", &x), 0);
+	ck_assert_uint_eq(x, b);
+	/* a name onto itself, hard links of one file: no-op */
+	ck_assert_int_eq(mds_ns_rename(m, &root, a, "f2", a, "f2", 0, NULL), 0);
+	ck_assert_int_eq(mds_ns_link(m, &root, f, a, "hl", &(struct db_inode){ 0 }, NULL), 0);
+	ck_assert_int_eq(mds_ns_rename(m, &root, a, "f2", a, "hl", 0, NULL), 0);
+	ck_assert_int_eq(lookup(a, "f2", &x), 0);
+	ck_assert_uint_eq(attr(f).nlink, 2);
+	/* exchange a file and a directory across parents */
+	ck_assert_int_eq(mds_ns_rename(m, &root, a, "f2", b, "e", MDS_RENAME_EXCHANGE, NULL), 0);
+	ck_assert_uint_eq(attr(a).nlink, 3);
+	ck_assert_uint_eq(attr(b).nlink, 2);
+	ck_assert_int_eq(mds_ns_rename(m, &root, a, "missing", b, "x", 0, NULL), -ENOENT);
+	ck_assert_int_eq(check_store(), 0);
+}
+END_TEST
+
+/* Entries present throughout a listing come exactly once, whatever is
+ * inserted and removed meanwhile. */
+START_TEST(test_readdir_cursor)
+{
+	uint64_t d = mkdir_as(&root, 1, "d", 0755), cookie = 0;
+	int seen[200] = { 0 }, round = 0;
+	bool eof = false;
+	char name[32];
+
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "keep%03d", i);
+		mkfile_as(&root, d, name, 0644);
+	}
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "gone%03d", i);
+		mkfile_as(&root, d, name, 0644);
+	}
+	while (!eof) {
+		struct mds_dirent *e;
+		size_t n;
+		ck_assert_int_eq(mds_ns_readdir(m, &root, d, cookie, 7, round % 2, &e, &n, &eof), 0);
+		for (size_t i = 0; i < n; i++) {
+			int k;
+			if (sscanf(e[i].name, "keep%d", &k) == 1)
+				seen[k]++;
+			if (round % 2)
+				ck_assert_uint_eq(e[i].attr.ino, e[i].ino);
+			cookie = e[i].cookie;
+		}
+		free(e);
+		/* Change the directory between pages. */
+		snprintf(name, sizeof(name), "new%03d", round);
+		mkfile_as(&root, d, name, 0644);
+		if (round < 50) {
+			snprintf(name, sizeof(name), "gone%03d", round);
+			ck_assert_int_eq(mds_ns_unlink(m, &root, d, name, NULL), 0);
+		}
+		ck_assert_int_lt(++round, 1000);
+	}
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(seen[i], 1);
+	ck_assert_int_eq(mds_ns_readdir(m, &root, d, 0, 0, false, &(struct mds_dirent *){ 0 },
+					&(size_t){ 0 }, &eof), -EINVAL);
+	{
+		struct mds_dirent *e = NULL;
+		size_t n = 0;
+		/* 0755 root: others may list it, not a 0700 directory */
+		ck_assert_int_eq(mds_ns_readdir(m, &u2, 1, 0, 10, false, &e, &n, &eof), 0);
+		ck_assert_uint_eq(n, 1);
+		free(e);
+		chmod_root(d, 0700);
+		ck_assert_int_eq(mds_ns_readdir(m, &u2, d, 0, 10, false, &e, &n, &eof), -EACCES);
+	}
+}
+END_TEST
+
+START_TEST(test_xattr)
+{
+	uint64_t f = mkfile_as(&root, 1, "f", 0644);
+	char big[MDS_XATTR_VALUE_MAX + 2], lname[300];
+	void *v = NULL;
+	char *names = NULL;
+	size_t len, cnt;
+
+	ck_assert_int_eq(mds_ns_setxattr(m, &root, f, "user.a", "1", 1, MDS_XATTR_REPLACE, NULL), -ENODATA);
+	ck_assert_int_eq(mds_ns_setxattr(m, &root, f, "user.a", "1", 1, MDS_XATTR_CREATE, NULL), 0);
+	ck_assert_int_eq(mds_ns_setxattr(m, &root, f, "user.a", "2", 1, MDS_XATTR_CREATE, NULL), -EEXIST);
+	ck_assert_int_eq(mds_ns_setxattr(m, &root, f, "user.a", "22", 2, MDS_XATTR_REPLACE, NULL), 0);
+	ck_assert_int_eq(mds_ns_getxattr(m, &root, f, "user.a", &v, &len), 0);
+	ck_assert_uint_eq(len, 2);
+	ck_assert(!memcmp(v, "22", 2));
+	free(v);
+	ck_assert_int_eq(mds_ns_getxattr(m, &root, f, "user.none", &v, &len), -ENODATA);
+	ck_assert_int_eq(mds_ns_setxattr(m, &root, f, "trusted.x", "1", 1, 0, NULL), -EOPNOTSUPP);
+	ck_assert_int_eq(mds_ns_setxattr(m, &root, f, "user.", "1", 1, 0, NULL), -EINVAL);
+	memset(big, 'v', sizeof(big));
+	ck_assert_int_eq(mds_ns_setxattr(m, &root, f, "user.big", big, MDS_XATTR_VALUE_MAX + 1, 0, NULL), -E2BIG);
+	ck_assert_int_eq(mds_ns_setxattr(m, &root, f, "user.big", big, MDS_XATTR_VALUE_MAX, 0, NULL), 0);
+	memset(lname, 'n', sizeof(lname));
+	memcpy(lname, "user.", 5);
+	lname[256] = '\0';
+	ck_assert_int_eq(mds_ns_setxattr(m, &root, f, lname, "1", 1, 0, NULL), -ERANGE);
+	ck_assert_int_eq(mds_ns_setxattr(m, &u2, f, "user.b", "1", 1, 0, NULL), -EACCES);
+	ck_assert_int_eq(mds_ns_listxattr(m, &root, f, &names, &len, &cnt), 0);
+	ck_assert_uint_eq(cnt, 2);
+	ck_assert_str_eq(names, "user.a");
+	ck_assert_str_eq(names + 7, "user.big");
+	free(names);
+	ck_assert_int_eq(mds_ns_removexattr(m, &root, f, "user.a", NULL), 0);
+	ck_assert_int_eq(mds_ns_removexattr(m, &root, f, "user.a", NULL), -ENODATA);
+	ck_assert_int_eq(mds_ns_setxattr(m, &root, 999, "user.a", "1", 1, 0, NULL), -ENOENT);
+}
+END_TEST
+
+static uint32_t add_ds(const char *uuid, const char *addr)
+{
+	struct mds_ds_info in = { .capacity = 1 << 30, .free = 1 << 29 };
+	uint32_t id;
+	snprintf(in.uuid, sizeof(in.uuid), "%s", uuid);
+	snprintf(in.addr, sizeof(in.addr), "%s", addr);
+	ck_assert_int_eq(mds_ds_register(m, &in, &id), 0);
+	return id;
+}
+
+static void commit_chunk(uint64_t ino, uint64_t h, uint64_t index, uint32_t len,
+			 struct mds_chunk *got)
+{
+	struct mds_chunk *a = NULL;
+	struct db_inode n;
+	struct mds_commit cw = { 0 };
+
+	ck_assert_int_eq(mds_ns_allocate(m, &root, 0, ino, h, &index, 1, &a), 0);
+	a[0].c.length = len;
+	cw.chunks = a;
+	cw.n = 1;
+	ck_assert_int_eq(mds_ns_commit(m, &root, ino, h, &cw, &n, NULL), 0);
+	if (got)
+		*got = a[0];
+	free(a);
+}
+
+START_TEST(test_chunks)
+{
+	uint32_t d1 = add_ds("uuid-1", "127.0.0.1:1"), d2 = add_ds("uuid-2", "127.0.0.1:2");
+	struct mds_open o;
+	struct mds_chunk c0, c0b, c1, *cs = NULL;
+	struct mds_ds_work w;
+	struct mds_ds_info hb = { 0 };
+	struct db_inode n;
+	struct mds_setattr sa = { .valid = MDS_SET_SIZE };
+	size_t cnt;
+	uint64_t size;
+	uint64_t idx = MDS_MAX_CHUNK_INDEX + 1;
+
+	ck_assert_uint_eq(d1, 1);
+	ck_assert_uint_eq(d2, 2);
+	ck_assert_uint_eq(add_ds("uuid-1", "127.0.0.1:9"), 1);	/* persistent id */
+	ck_assert_int_eq(mds_ns_create(m, &root, 0, 1, "f", 0644, 0, O_RDWR | O_CREAT, &o, NULL), 0);
+	ck_assert_uint_eq(o.replicas, 2);
+	commit_chunk(o.attr.ino, o.handle, 0, GN_CHUNK_SIZE, &c0);
+	ck_assert_uint_eq(c0.c.nreplicas, 2);
+	ck_assert_uint_eq(c0.base_version, 0);
+	commit_chunk(o.attr.ino, o.handle, 1, 1000, &c1);
+	ck_assert_uint_eq(attr(o.attr.ino).size, GN_CHUNK_SIZE + 1000);
+	/* rewrite chunk 0: same id, new version, old one queued for deletion */
+	commit_chunk(o.attr.ino, o.handle, 0, GN_CHUNK_SIZE, &c0b);
+	ck_assert_uint_eq(c0b.c.chunk_id, c0.c.chunk_id);
+	ck_assert_uint_eq(c0b.base_version, c0.c.version);
+	ck_assert_uint_gt(c0b.c.version, c0.c.version);
+	hb.id = d1;
+	snprintf(hb.uuid, sizeof(hb.uuid), "uuid-1");
+	ck_assert_int_eq(mds_ds_heartbeat(m, &hb, &w), 0);
+	ck_assert_uint_eq(w.ndel, 1);
+	ck_assert_uint_eq(w.del[0].chunk_id, c0.c.chunk_id);
+	ck_assert_uint_eq(w.del[0].version, c0.c.version);
+	mds_ds_work_release(&w);
+	ck_assert_int_eq(mds_ds_heartbeat(m, &hb, &w), 0);
+	ck_assert_uint_eq(w.ndel, 0);
+	mds_ds_work_release(&w);
+	hb.id = 77;
+	ck_assert_int_eq(mds_ds_heartbeat(m, &hb, &w), 0);
+	ck_assert(w.unknown);
+	/* commit of a version never allocated */
+	{
+		struct mds_commit cw = { .chunks = &c0, .n = 1 };
+		ck_assert_int_eq(mds_ns_commit(m, &root, o.attr.ino, o.handle, &cw, &n, NULL), -ESTALE);
+	}
+	ck_assert_int_eq(mds_ns_allocate(m, &root, 0, o.attr.ino, o.handle, &idx, 1, &cs), -EFBIG);
+	/* shrink: chunk 1 dropped, chunk 0 shortened */
+	sa.size = 100;
+	ck_assert_int_eq(mds_ns_setattr(m, &root, o.attr.ino, &sa, &n, NULL), 0);
+	ck_assert_int_eq(mds_ns_getchunks(m, &root, o.attr.ino, 0, 0, &cs, &cnt, &size), 0);
+	ck_assert_uint_eq(cnt, 1);
+	ck_assert_uint_eq(cs[0].c.length, 100);
+	ck_assert_uint_eq(size, 100);
+	free(cs);
+	/* grow: a hole, no chunk */
+	sa.size = 3 * (uint64_t)GN_CHUNK_SIZE;
+	ck_assert_int_eq(mds_ns_setattr(m, &root, o.attr.ino, &sa, &n, NULL), 0);
+	ck_assert_int_eq(mds_ns_getchunks(m, &root, o.attr.ino, 0, 0, &cs, &cnt, &size), 0);
+	ck_assert_uint_eq(cnt, 1);
+	ck_assert_uint_eq(size, 3 * (uint64_t)GN_CHUNK_SIZE);
+	free(cs);
+	ck_assert_int_eq(mds_ns_close(m, 0, o.attr.ino, o.handle), 0);
+	mds_open_release(&o);
+	/* policy */
+	ck_assert_int_eq(mds_ns_setpolicy(m, &root, 1, 1, 1), 0);
+	ck_assert_int_eq(mds_ns_setpolicy(m, &u1, 1, 1, 0), -EPERM);
+	ck_assert_int_eq(mds_ns_setpolicy(m, &root, 1, 9, 0), -EINVAL);
+	ck_assert_int_eq(mds_ns_create(m, &root, 0, 1, "g", 0644, 0, O_RDWR | O_CREAT, &o, NULL), 0);
+	ck_assert_uint_eq(o.replicas, 1);
+	ck_assert_uint_eq(o.compression, 1);
+	ck_assert_int_eq(mds_ns_setpolicy(m, &root, o.attr.ino, 1, 0), -ENOTDIR);
+	ck_assert_int_eq(mds_ns_close(m, 0, o.attr.ino, o.handle), 0);
+	mds_open_release(&o);
+	ck_assert_int_eq(check_store(), 0);
+}
+END_TEST
+
+START_TEST(test_open_unlinked)
+{
+	struct mds_open o, o2;
+	struct db_inode n;
+
+	add_ds("u1", "127.0.0.1:1");
+	ck_assert_int_eq(mds_ns_create(m, &root, 0, 1, "f", 0644, 0, O_RDWR | O_CREAT | O_EXCL, &o, NULL), 0);
+	ck_assert_int_eq(mds_ns_create(m, &root, 0, 1, "f", 0644, 0, O_RDWR | O_CREAT | O_EXCL, &o2, NULL), -EEXIST);
+	commit_chunk(o.attr.ino, o.handle, 0, 10, NULL);
+	ck_assert_int_eq(mds_ns_unlink(m, &root, 1, "f", NULL), 0);
+	ck_assert_int_eq(mds_ns_getattr(m, o.attr.ino, &n), 0);
+	ck_assert_uint_eq(n.nlink, 0);
+	ck_assert_int_eq(check_store(), 0);
+	ck_assert_int_eq(mds_ns_close(m, 0, o.attr.ino, o.handle), 0);
+	ck_assert_int_eq(mds_ns_getattr(m, o.attr.ino, &n), -ENOENT);
+	mds_open_release(&o);
+	/* O_TRUNC and access checks at open */
+	chmod_root(1, 0777);
+	ck_assert_int_eq(mds_ns_create(m, &u1, 0, 1, "g", 0600, 0, O_WRONLY | O_CREAT, &o, NULL), 0);
+	ck_assert_int_eq(mds_ns_open(m, &u2, 0, o.attr.ino, O_RDONLY, &o2, NULL), -EACCES);
+	ck_assert_int_eq(mds_ns_open(m, &root, 0, 1, O_WRONLY, &o2, NULL), -EISDIR);
+	mds_ns_close(m, 0, o.attr.ino, o.handle);
+	mds_open_release(&o);
+	ck_assert_int_eq(check_store(), 0);
+}
+END_TEST
+
+START_TEST(test_sessions)
+{
+	uint64_t s1, s2, r, seq;
+	struct mds_inval *inv;
+	struct mds_open o;
+	size_t n;
+	uint64_t d = mkdir_as(&root, 1, "sub", 0755);
+
+	mds_free(m);
+	{
+		struct mds_opts opt = { .data_dir = dir, .group_commit = true,
+					.lease_ms = 2000, .session_timeout_ms = 1000,
+					.default_replicas = 1, .no_ticker = true };
+		ck_assert_int_eq(mds_new(&opt, &m), 0);
+	}
+	ck_assert_int_eq(mds_session_open(m, &root, "c1", "p", "/sub", 0, &s1, &r), 0);
+	ck_assert_uint_eq(r, d);
+	ck_assert_int_eq(mds_session_open(m, &root, "c1", "p", "/nope", 0, &s2, &r), -ENOENT);
+	ck_assert_int_eq(mds_session_open(m, &root, "c2", "p", "", 0, &s2, &r), 0);
+	ck_assert_uint_eq(r, 1);
+	/* s1 caches d's attributes; s2 changes them: s1 gets a recall. */
+	mds_lease_grant(m, s1, d, false);
+	{
+		struct mds_changes ch = { 0 };
+		struct mds_setattr sa = { .valid = MDS_SET_MODE, .mode = 0700 };
+		struct db_inode a;
+		ck_assert_int_eq(mds_ns_setattr(m, &root, d, &sa, &a, &ch), 0);
+		/* No ack comes: the recall waits out the lease (bounded). */
+		mds_lease_recall(m, s2, &ch);
+	}
+	ck_assert_int_eq(mds_session_heartbeat(m, s1, 0, 0, &inv, &n, &seq), 0);
+	ck_assert_uint_ge(n, 1);
+	ck_assert_int_eq(inv[0].kind, MDS_INV_ATTR);
+	ck_assert_uint_eq(inv[0].ino, d);
+	free(inv);
+	ck_assert_int_eq(mds_session_heartbeat(m, s1, seq, 0, &inv, &n, &seq), 0);
+	ck_assert_uint_eq(n, 0);
+	free(inv);
+	/* open-unlinked file held by s2; s2 expires: reclaimed */
+	ck_assert_int_eq(mds_ns_create(m, &root, s2, 1, "f", 0644, 0, O_RDWR | O_CREAT, &o, NULL), 0);
+	ck_assert_int_eq(mds_ns_unlink(m, &root, 1, "f", NULL), 0);
+	ck_assert_int_eq(mds_ns_getattr(m, o.attr.ino, &(struct db_inode){ 0 }), 0);
+	/* restart: s2 and its orphan survive until the timeout */
+	mds_free(m);
+	{
+		struct mds_opts opt = { .data_dir = dir, .group_commit = true,
+					.lease_ms = 2000, .session_timeout_ms = 300,
+					.default_replicas = 1, .no_ticker = true };
+		ck_assert_int_eq(mds_new(&opt, &m), 0);
+	}
+	ck_assert_int_eq(mds_ns_getattr(m, o.attr.ino, &(struct db_inode){ 0 }), 0);
+	ck_assert(mds_session_known(m, s2));
+	usleep(400 * 1000);
+	mds_tick(m);
+	ck_assert(!mds_session_known(m, s2));
+	ck_assert_int_eq(mds_ns_getattr(m, o.attr.ino, &(struct db_inode){ 0 }), -ENOENT);
+	ck_assert_int_eq(mds_session_heartbeat(m, s2, 0, 0, &inv, &n, &seq), -EUNATCH);
+	mds_open_release(&o);
+	ck_assert_int_eq(check_store(), 0);
+}
+END_TEST
+
+struct par_arg {
+	int id;
+	int fails;
+};
+
+static void *par_creates(void *p)
+{
+	struct par_arg *a = p;
+	char name[32];
+
+	for (int i = 0; i < 100; i++) {
+		struct db_inode n;
+		snprintf(name, sizeof(name), "t%d-%d", a->id, i);
+		if (mds_ns_mknod(m, &root, 1, name, S_IFREG | 0644, 0, 0, &n, NULL))
+			a->fails++;
+		if (i % 10 == 0 && mds_ns_unlink(m, &root, 1, name, NULL))
+			a->fails++;
+	}
+	return NULL;
+}
+
+START_TEST(test_group_commit)
+{
+	pthread_t th[8];
+	struct par_arg args[8];
+	struct db_stats st;
+	bool eof = false;
+	uint64_t cookie = 0;
+	size_t total = 0;
+
+	for (int i = 0; i < 8; i++) {
+		args[i] = (struct par_arg){ .id = i };
+		pthread_create(&th[i], NULL, par_creates, &args[i]);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(args[i].fails, 0);
+	}
+	while (!eof) {
+		struct mds_dirent *e;
+		size_t n;
+		ck_assert_int_eq(mds_ns_readdir(m, &root, 1, cookie, 100, false, &e, &n, &eof), 0);
+		total += n;
+		if (n)
+			cookie = e[n - 1].cookie;
+		free(e);
+	}
+	ck_assert_uint_eq(total, 8 * 90);
+	db_get_stats(mds_db(m), &st);
+	/* Batching happened: fewer commits than operations. */
+	ck_assert_uint_lt(st.commits, st.ops);
+	ck_assert_int_eq(check_store(), 0);
+}
+END_TEST
+
+START_TEST(test_enospc)
+{
+	struct db_inode n;
+	char name[64];
+	int ret = 0, i;
+
+	mds_free(m);
+	m = open_mds(2 << 20, true);	/* at most 2 MiB */
+	for (i = 0; i < 100000 && ret == 0; i++) {
+		snprintf(name, sizeof(name), "a-rather-long-file-name-to-fill-pages-%06d", i);
+		ret = mds_ns_mknod(m, &root, 1, name, S_IFREG | 0644, 0, 0, &n, NULL);
+	}
+	ck_assert_int_eq(ret, -ENOSPC);
+	ck_assert_int_eq(lookup(1, name, NULL), -ENOENT);
+	ck_assert_int_eq(check_store(), 0);
+	/* Removing frees room again. */
+	snprintf(name, sizeof(name), "a-rather-long-file-name-to-fill-pages-%06d", 0);
+	ck_assert_int_eq(mds_ns_unlink(m, &root, 1, name, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_restart_and_check)
+{
+	uint64_t d = mkdir_as(&root, 1, "keep", 0750), x;
+
+	mkfile_as(&root, d, "f", 0600);
+	mds_free(m);
+	m = open_mds(0, false);
+	ck_assert_int_eq(lookup(d, "f", &x), 0);
+	ck_assert_uint_eq(attr(d).mode, S_IFDIR | 0750);
+	ck_assert_int_eq(check_store(), 0);
+}
+END_TEST
+
+/* Versions allocated but never committed are queued for deletion. */
+START_TEST(test_pending_gc)
+{
+	struct mds_ds_info hb = { .id = 1 };
+	struct mds_chunk *a = NULL;
+	struct mds_ds_work w;
+	struct mds_open o;
+	uint64_t idx = 0;
+	uint32_t d;
+
+	mds_free(m);
+	{
+		struct mds_opts opt = { .data_dir = dir, .group_commit = true,
+					.session_timeout_ms = 100, .ds_timeout_ms = 60000,
+					.default_replicas = 1, .no_ticker = true };
+		ck_assert_int_eq(mds_new(&opt, &m), 0);
+	}
+	d = add_ds("uuid-gc", "127.0.0.1:1");
+	snprintf(hb.uuid, sizeof(hb.uuid), "uuid-gc");
+	ck_assert_int_eq(mds_ns_create(m, &root, 0, 1, "f", 0644, 0, O_RDWR | O_CREAT, &o, NULL), 0);
+	ck_assert_int_eq(mds_ns_allocate(m, &root, 0, o.attr.ino, o.handle, &idx, 1, &a), 0);
+	ck_assert_uint_eq(a[0].c.replicas[0], d);
+	usleep(1100 * 1000);
+	mds_tick(m);
+	ck_assert_int_eq(mds_ds_heartbeat(m, &hb, &w), 0);
+	ck_assert_uint_eq(w.ndel, 1);
+	ck_assert_uint_eq(w.del[0].chunk_id, a[0].c.chunk_id);
+	ck_assert_uint_eq(w.del[0].version, a[0].c.version);
+	mds_ds_work_release(&w);
+	/* A commit of the collected allocation is refused. */
+	{
+		struct mds_commit cw = { .chunks = a, .n = 1 };
+		struct db_inode n;
+		ck_assert_int_eq(mds_ns_commit(m, &root, o.attr.ino, o.handle, &cw, &n, NULL), -ESTALE);
+	}
+	free(a);
+	mds_ns_close(m, 0, o.attr.ino, o.handle);
+	mds_open_release(&o);
+}
+END_TEST
+
+static int corrupt_fn(struct db_txn *t, void *p)
+{
+	uint8_t key[8];
+	struct db_inode n;
+	const void *v;
+	size_t vl;
+	int ret;
+
+	/* Drop inode *p (leaving its entry) and bump the root's nlink. */
+	db_be64(key, *(uint64_t *)p);
+	ret = db_del(t, DB_INODE, key, sizeof(key));
+	if (ret)
+		return ret;
+	db_be64(key, 1);
+	ret = db_get(t, DB_INODE, key, sizeof(key), &v, &vl);
+	if (ret)
+		return ret;
+	memcpy(&n, v, sizeof(n));
+	n.nlink += 5;
+	return db_put(t, DB_INODE, key, sizeof(key), &n, sizeof(n), 0);
+}
+
+START_TEST(test_check_finds_problems)
+{
+	uint64_t f = mkfile_as(&root, 1, "f", 0644);
+	char buf[4096] = "";
+	FILE *out = fmemopen(buf, sizeof(buf) - 1, "w");
+
+	ck_assert_int_eq(check_store(), 0);
+	ck_assert_int_eq(db_write(mds_db(m), corrupt_fn, &f), 0);
+	ck_assert_int_eq(mds_check_store(mds_db(m), out), 2);
+	fclose(out);
+	ck_assert_ptr_nonnull(strstr(buf, "dangling"));
+	ck_assert_ptr_nonnull(strstr(buf, "directory 1: nlink 7, expected 2"));
+}
+END_TEST
+
+static Suite *mds_suite(void)
+{
+	Suite *s = suite_create("mds_ns");
+	TCase *tc = tcase_create("ns");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_create_lookup);
+	tcase_add_test(tc, test_mknod_types);
+	tcase_add_test(tc, test_unlink_rmdir);
+	tcase_add_test(tc, test_link_symlink);
+	tcase_add_test(tc, test_permissions);
+	tcase_add_test(tc, test_setgid_dir);
+	tcase_add_test(tc, test_permission_matrix);
+	tcase_add_test(tc, test_setattr);
+	tcase_add_test(tc, test_rename);
+	tcase_add_test(tc, test_readdir_cursor);
+	tcase_add_test(tc, test_xattr);
+	tcase_add_test(tc, test_chunks);
+	tcase_add_test(tc, test_open_unlinked);
+	tcase_add_test(tc, test_sessions);
+	tcase_add_test(tc, test_group_commit);
+	tcase_add_test(tc, test_enospc);
+	tcase_add_test(tc, test_restart_and_check);
+	tcase_add_test(tc, test_check_finds_problems);
+	tcase_add_test(tc, test_pending_gc);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(mds_suite());
+	int failed;
+
+	gn_log_init("check_mds", GN_LOG_ERR);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
