@@ -185,7 +185,10 @@ gn_umount() {
 gn__cleanup() {
 	local rc=$? m p
 	for m in "${GN_MOUNTS[@]}"; do
-		mountpoint -q "$m" 2>/dev/null &&
+		# /proc/mounts, not mountpoint(1): stat() of a mount whose MDS
+		# is down blocks for op_timeout_ms and then fails, which left
+		# stale mounts behind.
+		grep -q " $m fuse" /proc/mounts 2>/dev/null &&
 			{ fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; }
 	done
 	for p in "${GN_PIDS[@]}"; do

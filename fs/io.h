@@ -1,0 +1,111 @@
+/*
+ * io.h - the client's data path (io_read.c, io_write.c, dsc.c).
+ *
+ * Reads: 64 KiB-aligned ranges from one replica per chunk, several chunks
+ * in flight at once, every block checksum verified; a bad or unreachable
+ * replica is reported to the MDS and the next one tried.  Holes and bytes
+ * past a chunk's length read as zeros.  Buffered (not yet uploaded) bytes
+ * of this client are overlaid, so a process reads its own writes.
+ *
+ * Writes: copied into chunk-sized buffers from the session's pool
+ * (writeback_limit); full chunks upload in the background on upload
+ * worker threads (AllocateChunks, then WriteChunk through the replica
+ * chain); fs_io_sync() uploads the rest, waits, and commits every new
+ * version and the size in one CommitWrite.  An upload error is kept on the
+ * inode and returned by the next write or sync of that inode.
+ *
+ * Locking: all of this works under the inode lock except the network
+ * calls of uploads and reads.
+ */
+#ifndef GN_FS_IO_H
+#define GN_FS_IO_H
+
+#include "fs/fs_i.h"
+#include "common/rpc.h"
+#include "proto/mds.pb-c.h"
+
+/* An open file (fuse_file_info.fh). */
+struct fs_file {
+	struct fs_inode *inode;		/* reference held */
+	uint64_t handle;		/* MDS open handle */
+	int flags;			/* open(2) flags */
+	bool writable;
+	bool direct;
+};
+
+/* Install the chunk map and size of an Open/Create reply in the inode
+ * (keeping this client's uncommitted writes).  *keep_cache says whether
+ * the kernel's cached pages still match.  -EBADMSG on a bad reply. */
+int fs_io_open_reply(struct fs_session *s, struct fs_inode *in,
+		     const Gannet__OpenReply *r, uint64_t handle, bool writable,
+		     bool *keep_cache);
+/* A handle of the inode was released (after fs_io_sync); the last one
+ * forgets the chunk map unless writes are still buffered. */
+void fs_io_closed(struct fs_inode *in);
+
+/* Read up to size bytes at off into dst; *got is set to the count (short
+ * only at end of file). */
+int fs_io_read(struct fs_session *s, struct fs_inode *in, uint64_t off,
+	       size_t size, char *dst, size_t *got);
+
+/* Read [off, off+len) of one chunk version (zeros past its length) from
+ * its replicas, without touching any inode.  Blocking. */
+int fs_io_read_chunk(struct fs_session *s, const struct fs_chunk *c,
+		     uint32_t off, uint32_t len, char *dst);
+
+/* Buffer a write; may block while the write-back buffer is full. */
+int fs_io_write(struct fs_session *s, struct fs_file *f, uint64_t off,
+		const char *src, size_t size);
+
+/* Upload everything buffered for in, wait, and commit with handle.
+ * Returns the first error of any upload since the last sync, or the
+ * commit's. */
+int fs_io_sync(struct fs_session *s, struct fs_inode *in, uint64_t handle,
+	       const struct fs_cred *c);
+
+/* After a truncate to size was committed by the MDS. */
+void fs_io_truncated(struct fs_inode *in, uint64_t size);
+
+/* The size this client sees for in (buffered writes included), when it
+ * has buffered writes or an open handle; else false. */
+bool fs_io_local_size(struct fs_inode *in, uint64_t *size);
+
+/* SEEK_DATA / SEEK_HOLE. */
+int fs_io_lseek(struct fs_session *s, struct fs_inode *in, uint64_t off,
+		int whence, uint64_t *out);
+
+/* The kernel's pages of in can no longer be trusted. */
+void fs_io_kernel_cache_dropped(struct fs_inode *in);
+
+/* Prefetch threads (read-ahead into the RAM cache): started by
+ * fs_session_run, stopped by fs_session_stop. */
+int fs_prefetch_start(struct fs_session *s);
+void fs_prefetch_stop(struct fs_session *s);
+
+/* Upload workers: started by fs_session_run, stopped by fs_session_stop
+ * after every inode was synced. */
+int fs_upload_start(struct fs_session *s, int nthreads);
+void fs_upload_stop(struct fs_session *s);
+
+/* dsc.c: Ds stubs.  One attempt each with a deadline of timeout_ms. */
+int dsc_read(struct fs_session *s, struct gn_rpc_channel *ch,
+	     uint64_t chunk_id, uint64_t version, uint32_t off, uint32_t len,
+	     struct gn_rpc_result *res);
+int dsc_read_async(struct fs_session *s, struct gn_rpc_channel *ch,
+		   uint64_t chunk_id, uint64_t version, uint32_t off,
+		   uint32_t len, gn_rpc_done_fn done, void *arg);
+/* WriteChunk of data (len bytes at off) with the chain given; *length and
+ * *digest are the stored version's. */
+int dsc_write(struct fs_session *s, struct gn_rpc_channel *ch,
+	      const struct fs_chunk *c, uint64_t base_version,
+	      uint32_t base_length, uint32_t off, uint32_t chunk_length,
+	      const char *data, uint32_t len, const char *const *chain,
+	      size_t nchain, uint32_t *length, uint64_t *digest);
+
+/* Check a ReadChunk reply for [off, off+want) of a chunk and copy the
+ * verified bytes into dst (zeros past the chunk's length).  -GN_ERR_CKSUM
+ * on a mismatch, -EBADMSG on a malformed reply.  Pure: unit-tested. */
+int fs_io_check_read(const struct gn_rpc_result *res, uint32_t off,
+		     uint32_t want, char *dst);
+
+#endif

@@ -1,0 +1,670 @@
+/*
+ * io_read.c - the read path; see io.h.
+ *
+ * A read is cut at chunk boundaries, and each chunk's part into 64 KiB
+ * blocks looked up in the RAM cache (fs/cache.h, keyed by chunk id,
+ * version and block: a new version can never be served stale data).
+ * Hits are copied out at once; each run of consecutive missing blocks
+ * becomes one ReadChunk to one replica, and all runs of a read go out
+ * together (gn_rpc_call_async).  Every returned block is verified against
+ * its checksum before it is cached or returned.  A run that fails
+ * (unreachable server, checksum mismatch) is retried synchronously on the
+ * next replica; bad replicas are reported to the MDS.  When every replica
+ * says the version is gone (another client committed a newer one and the
+ * old one was deleted), the chunk map is fetched again.
+ *
+ * Blocks are looked up in ascending file order and filled only after all
+ * lookups of the read: a thread that waits for another's fill never
+ * holds a block that thread needs, so concurrent fills cannot deadlock.
+ */
+#include "config.h"
+#include "fs/io.h"
+#include "fs/mdsc.h"
+#include "fs/cache.h"
+#include "common/cksum.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "common/util.h"
+#include "proto/ds.pb-c.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int fs_io_check_read(const struct gn_rpc_result *res, uint32_t off,
+		     uint32_t want, char *dst)
+{
+	const Gannet__ReadChunkReply *r = (const Gannet__ReadChunkReply *)res->reply;
+	const struct gn_bulk *b = &res->data;
+	uint32_t have, nblocks;
+	char *tmp = NULL;
+	int ret = 0;
+
+	if (!r || r->offset != off || r->chunk_length > GN_CHUNK_SIZE ||
+	    b->len > GN_CHUNK_SIZE || off % GN_BLOCK_SIZE)
+		return -EBADMSG;
+	/* Bytes of [off, off + want) that exist in the chunk. */
+	have = r->chunk_length > off ? GN_MIN(want, r->chunk_length - off) : 0;
+	if (b->len < have || (b->len && off + b->len > r->chunk_length))
+		return -EBADMSG;
+	nblocks = (uint32_t)gn_cksum_count(b->len);
+	if (r->n_cksums != nblocks)
+		return -EBADMSG;
+	for (uint32_t k = 0; k < nblocks; k++) {
+		size_t boff = (size_t)k * GN_BLOCK_SIZE;
+		size_t blen = GN_MIN((size_t)GN_BLOCK_SIZE, b->len - boff);
+		const char *p = NULL;
+		size_t pos = 0;
+
+		/* Find the block in one iov if it lies wholly in one. */
+		for (int i = 0; i < b->iovcnt; i++) {
+			if (boff >= pos && boff + blen <= pos + b->iov[i].iov_len) {
+				p = (const char *)b->iov[i].iov_base + (boff - pos);
+				break;
+			}
+			pos += b->iov[i].iov_len;
+			if (pos > boff)
+				break;
+		}
+		if (!p) {
+			if (!tmp)
+				tmp = xmalloc(GN_BLOCK_SIZE);
+			gn_bulk_copy(b, boff, tmp, blen);
+			p = tmp;
+		}
+		if (gn_cksum(p, blen) != r->cksums[k]) {
+			ret = -GN_ERR_CKSUM;
+			goto out;
+		}
+		if (boff < have)
+			memcpy(dst + boff, p, GN_MIN(blen, have - boff));
+	}
+	if (have < want)
+		memset(dst + have, 0, want - have);
+out:
+	free(tmp);
+	return ret;
+}
+
+/* A run: consecutive blocks of one chunk version fetched by one call. */
+#define RUN_MAX_BLOCKS GN_BLOCKS_PER_CHUNK
+struct run {
+	struct fs_chunk c;	/* copy of the map entry */
+	uint32_t off;		/* block-aligned offset in the chunk */
+	uint32_t ask;		/* bytes asked, <= c.length - off */
+	uint32_t nblk;
+	bool fill[RUN_MAX_BLOCKS];	/* refs[i] pinned for filling */
+	struct fs_cache_ref refs[RUN_MAX_BLOCKS];
+	char *tmp;		/* landing area: ask bytes */
+	/* Where the application wants bytes: file bytes of this chunk
+	 * [want_a, want_e) (chunk offsets) go to out + (x - out_a). */
+	uint32_t want_a, want_e;
+	char *out;		/* address of chunk offset want_a */
+	int rep;		/* replica index tried */
+	int err;
+	struct gn_rpc_result *res;
+	struct batch *batch;
+};
+
+struct batch {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int pending;
+};
+
+static void read_done(struct gn_rpc_result *res, void *arg)
+{
+	struct run *r = arg;
+	struct batch *b = r->batch;
+
+	pthread_mutex_lock(&b->lock);
+	r->res = res;
+	b->pending--;
+	pthread_cond_signal(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* Verify a reply into r->tmp. */
+static int run_land(struct run *r, struct gn_rpc_result *res)
+{
+	return fs_io_check_read(res, r->off, r->ask, r->tmp);
+}
+
+/* The run's bytes are in tmp: fill its cache blocks, copy out. */
+static void run_publish(struct fs_cache *cache, struct run *r)
+{
+	for (uint32_t i = 0; i < r->nblk; i++) {
+		uint32_t boff = i * GN_BLOCK_SIZE;
+		uint32_t blen = GN_MIN(GN_BLOCK_SIZE, r->ask - boff);
+
+		if (!r->fill[i])
+			continue;
+		memcpy(r->refs[i].data, r->tmp + boff, blen);
+		fs_cache_publish(cache, &r->refs[i], blen);
+		fs_cache_put(cache, &r->refs[i]);
+		r->fill[i] = false;
+	}
+	if (r->out) {
+		uint32_t a = GN_MAX(r->want_a, r->off);
+		uint32_t e = GN_MIN(r->want_e, r->off + r->ask);
+		if (a < e)
+			memcpy(r->out + (a - r->want_a), r->tmp + (a - r->off), e - a);
+	}
+}
+
+static void run_abort(struct fs_cache *cache, struct run *r)
+{
+	for (uint32_t i = 0; i < r->nblk; i++) {
+		if (r->fill[i]) {
+			fs_cache_abort(cache, &r->refs[i]);
+			r->fill[i] = false;
+		}
+	}
+}
+
+static void report(struct fs_session *s, const struct run *r, int err)
+{
+	uint32_t id = r->c.rep[r->rep];
+
+	if (err == -GN_ERR_CKSUM || err == -EBADMSG) {
+		log_warn("bad replica chunk=%016llx v=%llu ds=%u err='%s'",
+			 (unsigned long long)r->c.id, (unsigned long long)r->c.version,
+			 id, gn_strerror(err));
+		mdsc_report_bad(s, r->c.id, r->c.version, id,
+				err == -GN_ERR_CKSUM ? "checksum" : "malformed reply");
+	} else {
+		log_info("replica read failed chunk=%016llx v=%llu ds=%u err='%s'",
+			 (unsigned long long)r->c.id, (unsigned long long)r->c.version,
+			 id, gn_strerror(err));
+	}
+}
+
+/* Try replicas from r->rep on, synchronously.  -ENOENT when every
+ * replica said the version is gone, else -EIO. */
+static int run_retry(struct fs_session *s, struct run *r)
+{
+	bool all_gone = true;
+	int ret;
+
+	for (; r->rep < r->c.nrep; r->rep++) {
+		struct gn_rpc_channel *ch;
+		struct gn_rpc_result res;
+		const char *addr;
+
+		if (fs_session_ds(s, r->c.rep[r->rep], &ch, &addr)) {
+			all_gone = false;
+			continue;
+		}
+		ret = dsc_read(s, ch, r->c.id, r->c.version, r->off, r->ask, &res);
+		if (!ret)
+			ret = run_land(r, &res);
+		gn_rpc_result_release(&res);
+		if (!ret)
+			return 0;
+		if (ret != -ENOENT)
+			all_gone = false;
+		report(s, r, ret);
+	}
+	/* What the application sees: the data is unavailable. */
+	return all_gone ? -ENOENT : -EIO;
+}
+
+/* Fetch the chunk map again (another client replaced a version). */
+static int refresh_map(struct fs_session *s, struct fs_inode *in)
+{
+	struct gn_rpc_result res;
+	Gannet__GetChunksReply *r;
+	int ret;
+
+	ret = mdsc_getchunks(s, &fs_cred_root, in->ino, &res);
+	if (ret)
+		return ret;
+	r = (Gannet__GetChunksReply *)res.reply;
+	fs_session_add_servers(s, r->servers, r->n_servers);
+	pthread_mutex_lock(&in->lock);
+	for (size_t i = 0; i < r->n_chunks; i++) {
+		struct fs_chunk c;
+		if (fs_chunk_from_pb(&c, r->chunks[i]))
+			continue;
+		/* Our own uncommitted versions win. */
+		if (!fs_chunkmap_find(&in->pending, c.index))
+			fs_chunkmap_put(&in->map, &c);
+	}
+	in->wgen++;
+	pthread_mutex_unlock(&in->lock);
+	gn_rpc_result_release(&res);
+	return 0;
+}
+
+/* A growable list of runs. */
+struct runs {
+	struct run **v;
+	size_t n, cap;
+};
+
+static struct run *run_new(struct runs *rs, const struct fs_chunk *c,
+			   uint32_t block, uint32_t a, uint32_t e, char *out)
+{
+	struct run *r = xcalloc(1, sizeof(*r));
+
+	r->c = *c;
+	r->off = block * GN_BLOCK_SIZE;
+	r->want_a = a;
+	r->want_e = e;
+	r->out = out;
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? rs->cap * 2 : 8;
+		rs->v = xrealloc(rs->v, rs->cap * sizeof(*rs->v));
+	}
+	rs->v[rs->n++] = r;
+	return r;
+}
+
+/* Bytes of block k of c that hold data per the map. */
+static uint32_t block_len(const struct fs_chunk *c, uint32_t k)
+{
+	uint32_t boff = k * GN_BLOCK_SIZE;
+
+	return boff >= c->length ? 0 : GN_MIN(GN_BLOCK_SIZE, c->length - boff);
+}
+
+/*
+ * Plan the chunk part [a, e) of c (chunk offsets; out is where byte a
+ * goes, NULL for a prefetch): copy cache hits, zero what lies past the
+ * chunk's length, and queue runs for the missing blocks.
+ */
+static void plan_chunk(struct fs_session *s, const struct fs_chunk *c,
+		       uint32_t a, uint32_t e, char *out, struct runs *rs)
+{
+	uint32_t data_e = GN_MIN(e, c->length);
+	struct run *cur = NULL;
+
+	if (out && data_e < e)
+		memset(out + (GN_MAX(a, data_e) - a), 0, e - GN_MAX(a, data_e));
+	if (a >= data_e)
+		return;
+	for (uint32_t k = a / GN_BLOCK_SIZE; k * GN_BLOCK_SIZE < data_e; k++) {
+		struct fs_cache_key key = { c->id, c->version, k };
+		uint32_t boff = k * GN_BLOCK_SIZE, blen = block_len(c, k);
+		struct fs_cache_ref ref;
+		int ret = s->cache ? fs_cache_lookup(s->cache, &key, &ref) : -ENOMEM;
+
+		if (ret == FS_CACHE_HIT && ref.len >= GN_MIN(blen, data_e - boff)) {
+			if (out) {
+				uint32_t x = GN_MAX(a, boff);
+				uint32_t y = GN_MIN(data_e, boff + blen);
+				memcpy(out + (x - a), ref.data + (x - boff), y - x);
+			}
+			fs_cache_put(s->cache, &ref);
+			cur = NULL;
+			continue;
+		}
+		if (ret == FS_CACHE_HIT) {
+			/* Shorter than the map says: not usable. */
+			fs_cache_put(s->cache, &ref);
+			ret = -ENOMEM;
+		}
+		if (!cur || cur->nblk == RUN_MAX_BLOCKS)
+			cur = run_new(rs, c, k, a, e, out);
+		cur->fill[cur->nblk] = ret == FS_CACHE_FILL;
+		if (ret == FS_CACHE_FILL)
+			cur->refs[cur->nblk] = ref;
+		cur->nblk++;
+		cur->ask = boff + blen - cur->off;
+	}
+}
+
+/* Send every run, wait, retry failures; returns the first error. */
+static int fetch_runs(struct fs_session *s, struct fs_inode *in, struct runs *rs,
+		      bool *again)
+{
+	struct batch b = { .pending = 0 };
+	int ret = 0;
+
+	pthread_mutex_init(&b.lock, NULL);
+	pthread_cond_init(&b.cond, NULL);
+	for (size_t i = 0; i < rs->n; i++) {
+		struct run *r = rs->v[i];
+		struct gn_rpc_channel *ch;
+		const char *addr;
+
+		r->batch = &b;
+		r->tmp = xmalloc(r->ask);
+		/* First replica whose address we know. */
+		while (r->rep < r->c.nrep && fs_session_ds(s, r->c.rep[r->rep], &ch, &addr))
+			r->rep++;
+		if (r->rep == r->c.nrep) {
+			r->err = -ENOENT;
+			continue;
+		}
+		pthread_mutex_lock(&b.lock);
+		b.pending++;
+		pthread_mutex_unlock(&b.lock);
+		r->err = dsc_read_async(s, ch, r->c.id, r->c.version, r->off, r->ask,
+					read_done, r);
+		if (r->err) {
+			pthread_mutex_lock(&b.lock);
+			b.pending--;
+			pthread_mutex_unlock(&b.lock);
+		}
+	}
+	pthread_mutex_lock(&b.lock);
+	while (b.pending)
+		pthread_cond_wait(&b.cond, &b.lock);
+	pthread_mutex_unlock(&b.lock);
+
+	for (size_t i = 0; i < rs->n; i++) {
+		struct run *r = rs->v[i];
+
+		if (r->res) {
+			r->err = r->res->err;
+			if (!r->err)
+				r->err = run_land(r, r->res);
+			gn_rpc_result_release(r->res);
+			free(r->res);
+			r->res = NULL;
+			if (r->err) {
+				report(s, r, r->err);
+				r->rep++;
+			}
+		}
+		if (r->err)
+			r->err = run_retry(s, r);
+		if (r->err) {
+			run_abort(s->cache, r);
+			if (r->err == -ENOENT) {
+				/* Version gone: the map is stale. */
+				*again = true;
+				r->err = refresh_map(s, in);
+				if (!r->err)
+					r->err = -EAGAIN;
+			}
+			if (!ret)
+				ret = r->err;
+			continue;
+		}
+		run_publish(s->cache, r);
+	}
+	pthread_cond_destroy(&b.cond);
+	pthread_mutex_destroy(&b.lock);
+	return ret;
+}
+
+static void runs_free(struct fs_cache *cache, struct runs *rs)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		run_abort(cache, rs->v[i]);
+		free(rs->v[i]->tmp);
+		free(rs->v[i]);
+	}
+	free(rs->v);
+	rs->v = NULL;
+	rs->n = rs->cap = 0;
+}
+
+struct span {
+	struct fs_chunk c;
+	bool hole;
+	uint32_t a, e;
+	char *out;
+};
+
+static int read_once(struct fs_session *s, struct fs_inode *in, uint64_t off,
+		     size_t size, char *dst, size_t *got, bool *again)
+{
+	struct span sp[(16 << 20) / GN_CHUNK_SIZE + 2];
+	struct runs rs = { 0 };
+	uint64_t fsize, end, gen, pos;
+	size_t n = 0;
+	int ret = 0;
+
+	*again = false;
+	pthread_mutex_lock(&in->lock);
+	fsize = in->size;
+	end = GN_MIN(off + size, fsize);
+	if (off >= end) {
+		pthread_mutex_unlock(&in->lock);
+		*got = 0;
+		return 0;
+	}
+	for (pos = off; pos < end; n++) {
+		uint64_t idx = fs_chunk_index(pos);
+		uint64_t cend = GN_MIN(end, fs_chunk_start(idx + 1));
+		struct fs_chunk *c = fs_chunkmap_find(&in->map, idx);
+
+		sp[n].a = (uint32_t)(pos - fs_chunk_start(idx));
+		sp[n].e = (uint32_t)(cend - fs_chunk_start(idx));
+		sp[n].out = dst + (pos - off);
+		sp[n].hole = !c || !c->nrep || sp[n].a >= c->length;
+		if (c)
+			sp[n].c = *c;
+		pos = cend;
+	}
+	gen = in->wgen;
+	pthread_mutex_unlock(&in->lock);
+
+	for (size_t i = 0; i < n; i++) {
+		if (sp[i].hole)
+			memset(sp[i].out, 0, sp[i].e - sp[i].a);
+		else
+			plan_chunk(s, &sp[i].c, sp[i].a, sp[i].e, sp[i].out, &rs);
+	}
+	ret = fetch_runs(s, in, &rs, again);
+	runs_free(s->cache, &rs);
+	if (ret)
+		return ret;
+
+	/* Overlay this client's buffered bytes. */
+	pthread_mutex_lock(&in->lock);
+	if (in->wgen != gen) {
+		/* Buffered bytes moved to new versions meanwhile. */
+		*again = true;
+		ret = -EAGAIN;
+	} else {
+		for (struct fs_wbuf *w = in->wb; w; w = w->next) {
+			uint64_t ws = fs_chunk_start(w->index) + w->lo;
+			uint64_t we = fs_chunk_start(w->index) + w->hi;
+			uint64_t a = GN_MAX(ws, off), e = GN_MIN(we, end);
+			if (a < e)
+				memcpy(dst + (a - off), w->buf + (a - fs_chunk_start(w->index)),
+				       e - a);
+		}
+	}
+	pthread_mutex_unlock(&in->lock);
+	if (!ret)
+		*got = end - off;
+	return ret;
+}
+
+/* ---- prefetch ---- */
+
+/* Largest piece of read-ahead one job fetches (keeps pins bounded). */
+#define PF_JOB_MAX ((uint64_t)8 << 20)
+/* Jobs queued at most; more read-ahead is dropped, not queued. */
+#define PF_QUEUE_MAX 32
+
+struct fs_pf_job {
+	struct fs_pf_job *next;
+	struct fs_inode *in;	/* reference held */
+	uint64_t off, len;
+};
+
+/* Fetch [off, off+len) of in into the cache (no destination). */
+static void prefetch_range(struct fs_session *s, struct fs_inode *in,
+			   uint64_t off, uint64_t len)
+{
+	struct span { struct fs_chunk c; uint32_t a, e; } sp[PF_JOB_MAX / GN_CHUNK_SIZE + 2];
+	struct runs rs = { 0 };
+	uint64_t end, pos;
+	size_t n = 0;
+	bool again;
+
+	pthread_mutex_lock(&in->lock);
+	end = GN_MIN(off + len, in->size);
+	for (pos = off; pos < end && n < GN_ARRAY_SIZE(sp);) {
+		uint64_t idx = fs_chunk_index(pos);
+		uint64_t cend = GN_MIN(end, fs_chunk_start(idx + 1));
+		struct fs_chunk *c = fs_chunkmap_find(&in->map, idx);
+
+		if (c && c->nrep) {
+			sp[n].c = *c;
+			sp[n].a = (uint32_t)(pos - fs_chunk_start(idx));
+			sp[n].e = (uint32_t)(cend - fs_chunk_start(idx));
+			n++;
+		}
+		pos = cend;
+	}
+	pthread_mutex_unlock(&in->lock);
+	for (size_t i = 0; i < n; i++)
+		plan_chunk(s, &sp[i].c, sp[i].a, sp[i].e, NULL, &rs);
+	/* Errors are the foreground read's business. */
+	fetch_runs(s, in, &rs, &again);
+	runs_free(s->cache, &rs);
+}
+
+static void *prefetch_main(void *arg)
+{
+	struct fs_session *s = arg;
+
+	for (;;) {
+		struct fs_pf_job *j;
+
+		pthread_mutex_lock(&s->pfq_lock);
+		while (!s->pfq_head && !s->pf_stopping)
+			pthread_cond_wait(&s->pfq_cond, &s->pfq_lock);
+		j = s->pfq_head;
+		if (s->pf_stopping || !j) {
+			pthread_mutex_unlock(&s->pfq_lock);
+			break;
+		}
+		s->pfq_head = j->next;
+		if (!s->pfq_head)
+			s->pfq_tail = NULL;
+		s->pfq_len--;
+		pthread_mutex_unlock(&s->pfq_lock);
+		prefetch_range(s, j->in, j->off, j->len);
+		pthread_mutex_lock(&s->pfq_lock);
+		s->pf_bytes -= j->len;
+		pthread_mutex_unlock(&s->pfq_lock);
+		fs_inode_put(s, j->in);
+		free(j);
+	}
+	return NULL;
+}
+
+static void prefetch_queue(struct fs_session *s, struct fs_inode *in,
+			   uint64_t off, uint64_t len)
+{
+	for (uint64_t o = off; o < off + len; o += PF_JOB_MAX) {
+		struct fs_pf_job *j;
+
+		/* The job's reference, taken while ours holds the inode. */
+		fs_inode_ref(s, in);
+		pthread_mutex_lock(&s->pfq_lock);
+		if (s->pf_stopping || !s->npf_threads || s->pfq_len >= PF_QUEUE_MAX) {
+			pthread_mutex_unlock(&s->pfq_lock);
+			fs_inode_put(s, in);
+			return;
+		}
+		j = xcalloc(1, sizeof(*j));
+		j->in = in;
+		j->off = o;
+		j->len = GN_MIN(PF_JOB_MAX, off + len - o);
+		if (s->pfq_tail)
+			s->pfq_tail->next = j;
+		else
+			s->pfq_head = j;
+		s->pfq_tail = j;
+		s->pfq_len++;
+		s->pf_bytes += j->len;
+		pthread_cond_signal(&s->pfq_cond);
+		pthread_mutex_unlock(&s->pfq_lock);
+	}
+}
+
+int fs_prefetch_start(struct fs_session *s)
+{
+	if (!s->cache || !s->conf->prefetch_max)
+		return 0;	/* nowhere to put read-ahead */
+	for (int i = 0; i < (int)GN_ARRAY_SIZE(s->pf_threads); i++) {
+		int ret = pthread_create(&s->pf_threads[i], NULL, prefetch_main, s);
+		if (ret)
+			return -ret;
+		s->npf_threads++;
+	}
+	return 0;
+}
+
+void fs_prefetch_stop(struct fs_session *s)
+{
+	struct fs_pf_job *j;
+
+	pthread_mutex_lock(&s->pfq_lock);
+	s->pf_stopping = true;
+	pthread_cond_broadcast(&s->pfq_cond);
+	pthread_mutex_unlock(&s->pfq_lock);
+	for (int i = 0; i < s->npf_threads; i++)
+		pthread_join(s->pf_threads[i], NULL);
+	s->npf_threads = 0;
+	while ((j = s->pfq_head)) {
+		s->pfq_head = j->next;
+		fs_inode_put(s, j->in);
+		free(j);
+	}
+	s->pfq_tail = NULL;
+	s->pfq_len = 0;
+}
+
+int fs_io_read(struct fs_session *s, struct fs_inode *in, uint64_t off,
+	       size_t size, char *dst, size_t *got)
+{
+	uint64_t pf_off = 0, pf_len = 0;
+	bool again, pf;
+	int ret;
+
+	if (size > (16u << 20))
+		size = 16u << 20;
+	pthread_mutex_lock(&in->lock);
+	pf = s->cache && fs_ra_read(&in->ra, off, size, &pf_off, &pf_len);
+	pthread_mutex_unlock(&in->lock);
+	if (pf)
+		prefetch_queue(s, in, pf_off, pf_len);
+	for (int i = 0; i < 4; i++) {
+		ret = read_once(s, in, off, size, dst, got, &again);
+		if (!again)
+			break;
+	}
+	if (ret == -EAGAIN)
+		ret = -EIO;
+	return ret;
+}
+
+int fs_io_read_chunk(struct fs_session *s, const struct fs_chunk *c,
+		     uint32_t off, uint32_t len, char *dst)
+{
+	struct run r;
+	uint32_t data_e;
+	int ret;
+
+	if (!len)
+		return 0;
+	if (off >= c->length || !c->nrep) {
+		memset(dst, 0, len);
+		return 0;
+	}
+	/* Uncached: the buffer is about to become a new version. */
+	data_e = GN_MIN(off + len, c->length);
+	memset(&r, 0, sizeof(r));
+	r.c = *c;
+	r.off = off / GN_BLOCK_SIZE * GN_BLOCK_SIZE;
+	r.ask = data_e - r.off;
+	r.tmp = xmalloc(r.ask);
+	ret = run_retry(s, &r);
+	if (!ret) {
+		memcpy(dst, r.tmp + (off - r.off), data_e - off);
+		if (data_e < off + len)
+			memset(dst + (data_e - off), 0, off + len - data_e);
+	}
+	free(r.tmp);
+	return ret == -ENOENT ? -EIO : ret;
+}

@@ -1,0 +1,603 @@
+/*
+ * io_write.c - the write-back buffer, uploads and commits; see io.h.
+ *
+ * Each dirty chunk has one buffer (struct fs_wbuf) holding a contiguous
+ * dirty range [lo, hi); a write that would leave a gap first fills the gap
+ * from the current version (small gaps) or uploads the buffer and starts a
+ * new one (large gaps).  A buffer that covers its whole chunk is queued for
+ * upload at once; the rest go out at sync, or when the pool runs dry.
+ *
+ * An upload allocates a new version (AllocateChunks) and sends only the
+ * dirty range on top of the base version (WriteChunk base_version /
+ * base_length).  When the base is not on the target server (FAILED_
+ * PRECONDITION/ENOENT) or the MDS gave a new chunk id, the whole chunk is
+ * rebuilt in the buffer (read-modify-write) and sent.  Uploaded versions go
+ * into the inode's map at once (so reads see them) and into `pending`,
+ * which the next sync commits to the MDS in one CommitWrite.
+ *
+ * Lock order: inode lock, then the session's upload queue lock.
+ */
+#include "config.h"
+#include "fs/io.h"
+#include "fs/mdsc.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Gaps up to this are filled from the servers; larger ones upload first. */
+#define GAP_FILL_MAX ((uint32_t)1 << 20)
+
+static struct fs_wbuf *wbuf_find(struct fs_inode *in, uint64_t index)
+{
+	for (struct fs_wbuf *w = in->wb; w; w = w->next)
+		if (w->index == index)
+			return w;
+	return NULL;
+}
+
+static void wbuf_unlink(struct fs_inode *in, struct fs_wbuf *w)
+{
+	for (struct fs_wbuf **pp = &in->wb; *pp; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			return;
+		}
+	}
+	BUG("write buffer not on its inode");
+}
+
+/* Queue w for upload; under in->lock. */
+static void wbuf_queue(struct fs_session *s, struct fs_inode *in, struct fs_wbuf *w)
+{
+	if (w->state != FS_WB_DIRTY)
+		return;
+	w->state = FS_WB_QUEUED;
+	in->nuploading++;
+	pthread_mutex_lock(&s->upq_lock);
+	w->qnext = NULL;
+	if (s->upq_tail)
+		s->upq_tail->qnext = w;
+	else
+		s->upq_head = w;
+	s->upq_tail = w;
+	pthread_cond_signal(&s->upq_cond);
+	pthread_mutex_unlock(&s->upq_lock);
+}
+
+/* Queue every dirty buffer of in (empty ones are dropped); under lock. */
+static void queue_all(struct fs_session *s, struct fs_inode *in)
+{
+	struct fs_wbuf *w = in->wb, *next;
+
+	for (; w; w = next) {
+		next = w->next;
+		if (w->state != FS_WB_DIRTY)
+			continue;
+		if (w->hi > w->lo) {
+			wbuf_queue(s, in, w);
+		} else {
+			wbuf_unlink(in, w);
+			gn_bufpool_put(s->wbpool, w->buf);
+			free(w);
+		}
+	}
+}
+
+static void kick_cb(struct fs_session *s, struct fs_inode *in, void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&in->lock);
+	queue_all(s, in);
+	pthread_mutex_unlock(&in->lock);
+}
+
+/* A free buffer, waiting (and pushing dirty buffers out) while the pool is
+ * empty: writers wait, they do not fail.  Called without locks. */
+static char *get_buffer(struct fs_session *s)
+{
+	char *buf = gn_bufpool_get(s->wbpool);
+
+	while (!buf) {
+		fs_itab_foreach(s, kick_cb, NULL);
+		buf = gn_bufpool_get_wait(s->wbpool, 200);
+	}
+	return buf;
+}
+
+static void cond_wait(struct fs_inode *in)
+{
+	pthread_cond_wait(&in->cond, &in->lock);
+}
+
+/* Fill buf [a, b) of chunk index from its current version; under lock. */
+static int fill_from_base(struct fs_session *s, struct fs_inode *in,
+			  struct fs_wbuf *w, uint32_t a, uint32_t b)
+{
+	struct fs_chunk *c = fs_chunkmap_find(&in->map, w->index);
+
+	if (a >= b)
+		return 0;
+	if (!c) {
+		memset(w->buf + a, 0, b - a);
+		return 0;
+	}
+	return fs_io_read_chunk(s, c, a, b - a, w->buf + a);
+}
+
+int fs_io_write(struct fs_session *s, struct fs_file *f, uint64_t off,
+		const char *src, size_t size)
+{
+	struct fs_inode *in = f->inode;
+	uint64_t pos, end;
+	int ret = 0;
+
+	pthread_mutex_lock(&in->lock);
+	if (in->wb_err) {
+		ret = in->wb_err;
+		goto out;
+	}
+	/* O_APPEND: our size is the truth (the kernel's may lag). */
+	if (f->flags & O_APPEND)
+		off = in->size;
+	pos = off;
+	end = off + size;
+	while (pos < end) {
+		uint64_t idx = fs_chunk_index(pos);
+		uint32_t a = (uint32_t)(pos - fs_chunk_start(idx));
+		uint32_t n = (uint32_t)GN_MIN(end - pos, (uint64_t)(GN_CHUNK_SIZE - a));
+		struct fs_wbuf *w = wbuf_find(in, idx);
+
+		if (w && w->state != FS_WB_DIRTY) {
+			cond_wait(in);		/* its upload must finish first */
+			continue;
+		}
+		if (!w) {
+			char *buf = gn_bufpool_get(s->wbpool);
+			if (!buf) {
+				pthread_mutex_unlock(&in->lock);
+				buf = get_buffer(s);
+				pthread_mutex_lock(&in->lock);
+				if (wbuf_find(in, idx)) {
+					gn_bufpool_put(s->wbpool, buf);
+					continue;
+				}
+			}
+			w = xcalloc(1, sizeof(*w));
+			w->inode = in;
+			w->index = idx;
+			w->buf = buf;
+			w->lo = w->hi = a;
+			w->handle = f->handle;
+			w->state = FS_WB_DIRTY;
+			w->next = in->wb;
+			in->wb = w;
+		}
+		if (w->hi > w->lo && (a > w->hi || a + n < w->lo)) {
+			uint32_t ga = a > w->hi ? w->hi : a + n;
+			uint32_t gb = a > w->hi ? a : w->lo;
+
+			if (gb - ga > GAP_FILL_MAX) {
+				wbuf_queue(s, in, w);
+				continue;
+			}
+			ret = fill_from_base(s, in, w, ga, gb);
+			if (ret)
+				goto out;
+		}
+		memcpy(w->buf + a, src + (pos - off), n);
+		if (w->hi == w->lo) {
+			w->lo = a;
+			w->hi = a + n;
+		} else {
+			w->lo = GN_MIN(w->lo, a);
+			w->hi = GN_MAX(w->hi, a + n);
+		}
+		w->handle = f->handle;
+		if (w->lo == 0 && w->hi == GN_CHUNK_SIZE)
+			wbuf_queue(s, in, w);
+		pos += n;
+	}
+	if (end > in->size) {
+		in->size = end;
+		in->size_dirty = true;
+	}
+	in->wb_handle = f->handle;
+	if (f->direct)
+		in->kernel_sig_valid = false;
+out:
+	pthread_mutex_unlock(&in->lock);
+	return ret;
+}
+
+/* ---- upload workers ---- */
+
+static bool retryable(int err)
+{
+	return err == -EHOSTUNREACH || err == -ENOTCONN || err == -ECONNREFUSED ||
+	       err == -ETIMEDOUT || err == -ECONNRESET || err == -EAGAIN;
+}
+
+/* Send w's bytes as version nc on top of base (may be NULL).  Rebuilds the
+ * whole chunk in w->buf when the base cannot be used. */
+static int upload_one(struct fs_session *s, struct fs_wbuf *w,
+		      const struct fs_chunk *base, struct fs_chunk *nc)
+{
+	const char *chain[FS_MAX_REPLICAS];
+	struct gn_rpc_channel *ch = NULL, *c0 = NULL;
+	const char *addr;
+	uint32_t blen = base ? base->length : 0, len = 0;
+	uint64_t digest = 0;
+	size_t nchain = 0;
+	int ret;
+
+	if (!nc->nrep)
+		return -ENOSPC;	/* no server could take it */
+	for (int i = 0; i < nc->nrep; i++) {
+		ret = fs_session_ds(s, nc->rep[i], &ch, &addr);
+		if (ret)
+			return -EIO;
+		if (i == 0)
+			c0 = ch;
+		else
+			chain[nchain++] = addr;
+	}
+	if (!base || base->id != nc->id) {
+		/* A new chunk id: no base on the servers. */
+		if (base && (w->lo > 0 || w->hi < blen)) {
+			ret = fs_io_read_chunk(s, base, 0, w->lo, w->buf);
+			if (!ret && blen > w->hi)
+				ret = fs_io_read_chunk(s, base, w->hi, blen - w->hi,
+						       w->buf + w->hi);
+			if (ret)
+				return ret;
+			w->lo = 0;
+			w->hi = GN_MAX(w->hi, blen);
+		}
+		ret = dsc_write(s, c0, nc, 0, 0, w->lo, w->hi, w->buf + w->lo,
+				w->hi - w->lo, chain, nchain, &len, &digest);
+	} else {
+		ret = dsc_write(s, c0, nc, base->version, blen, w->lo,
+				GN_MAX(blen, w->hi), w->buf + w->lo, w->hi - w->lo,
+				chain, nchain, &len, &digest);
+		if (ret == -ENOENT) {
+			/* Base not on that server: send the whole chunk. */
+			ret = fs_io_read_chunk(s, base, 0, w->lo, w->buf);
+			if (!ret && blen > w->hi)
+				ret = fs_io_read_chunk(s, base, w->hi, blen - w->hi,
+						       w->buf + w->hi);
+			if (ret)
+				return ret;
+			w->lo = 0;
+			w->hi = GN_MAX(w->hi, blen);
+			ret = dsc_write(s, c0, nc, 0, 0, 0, w->hi, w->buf, w->hi,
+					chain, nchain, &len, &digest);
+		}
+	}
+	if (!ret) {
+		nc->length = len;
+		nc->digest = digest;
+	}
+	return ret;
+}
+
+static int allocate(struct fs_session *s, struct fs_inode *in, struct fs_wbuf *w,
+		    struct fs_chunk *nc)
+{
+	Gannet__AllocateChunksReply *r;
+	struct gn_rpc_result res;
+	int ret;
+
+	ret = mdsc_allocate(s, &fs_cred_root, in->ino, w->handle, &w->index, 1, &res);
+	if (ret)
+		return ret;
+	r = (Gannet__AllocateChunksReply *)res.reply;
+	ret = -EBADMSG;
+	for (size_t i = 0; i < r->n_chunks; i++) {
+		if (r->chunks[i]->index == w->index) {
+			ret = fs_chunk_from_pb(nc, r->chunks[i]);
+			break;
+		}
+	}
+	if (!ret)
+		fs_session_add_servers(s, r->servers, r->n_servers);
+	gn_rpc_result_release(&res);
+	return ret;
+}
+
+static void upload(struct fs_session *s, struct fs_wbuf *w)
+{
+	struct fs_inode *in = w->inode;
+	int64_t deadline = gn_mono_ms() + s->conf->op_timeout_ms;
+	struct fs_chunk base, nc;
+	bool have_base;
+	int ret;
+
+	pthread_mutex_lock(&in->lock);
+	w->state = FS_WB_UPLOADING;
+	{
+		struct fs_chunk *c = fs_chunkmap_find(&in->map, w->index);
+		have_base = c != NULL;
+		if (c)
+			base = *c;
+	}
+	pthread_mutex_unlock(&in->lock);
+
+	for (;;) {
+		ret = allocate(s, in, w, &nc);
+		if (!ret)
+			ret = upload_one(s, w, have_base ? &base : NULL, &nc);
+		if (!ret || !retryable(ret) || gn_mono_ms() >= deadline)
+			break;
+		/* A dead chain: a new allocation may place it elsewhere. */
+		struct timespec ts = { 0, 300 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+
+	pthread_mutex_lock(&in->lock);
+	if (ret) {
+		gn_metric_inc(s->m.err_upload);
+		log_err("cannot write chunk ino=%llu index=%llu err='%s'",
+			(unsigned long long)in->ino, (unsigned long long)w->index,
+			gn_strerror(ret));
+		if (!in->wb_err)
+			in->wb_err = gn_errno_posix(ret) == ETIMEDOUT ? -EIO :
+				     -gn_errno_posix(ret);
+	} else {
+		fs_chunkmap_put(&in->map, &nc);
+		fs_chunkmap_put(&in->pending, &nc);
+	}
+	wbuf_unlink(in, w);
+	in->nuploading--;
+	in->wgen++;
+	pthread_cond_broadcast(&in->cond);
+	pthread_mutex_unlock(&in->lock);
+	gn_bufpool_put(s->wbpool, w->buf);
+	free(w);
+}
+
+static void *upload_main(void *arg)
+{
+	struct fs_session *s = arg;
+
+	for (;;) {
+		struct fs_wbuf *w;
+
+		pthread_mutex_lock(&s->upq_lock);
+		while (!s->upq_head && !s->stopping)
+			pthread_cond_wait(&s->upq_cond, &s->upq_lock);
+		w = s->upq_head;
+		if (!w) {
+			pthread_mutex_unlock(&s->upq_lock);
+			break;
+		}
+		s->upq_head = w->qnext;
+		if (!s->upq_head)
+			s->upq_tail = NULL;
+		pthread_mutex_unlock(&s->upq_lock);
+		upload(s, w);
+	}
+	return NULL;
+}
+
+int fs_upload_start(struct fs_session *s, int nthreads)
+{
+	s->upload_threads = xcalloc((size_t)nthreads, sizeof(pthread_t));
+	for (int i = 0; i < nthreads; i++) {
+		int ret = pthread_create(&s->upload_threads[i], NULL, upload_main, s);
+		if (ret)
+			return -ret;
+		s->nupload_threads++;
+	}
+	return 0;
+}
+
+void fs_upload_stop(struct fs_session *s)
+{
+	pthread_mutex_lock(&s->upq_lock);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->upq_cond);
+	pthread_mutex_unlock(&s->upq_lock);
+	for (int i = 0; i < s->nupload_threads; i++)
+		pthread_join(s->upload_threads[i], NULL);
+	free(s->upload_threads);
+	s->upload_threads = NULL;
+	s->nupload_threads = 0;
+	s->stopping = false;	/* the heartbeat sets it again under s->lock */
+}
+
+/* ---- sync, open, close ---- */
+
+int fs_io_sync(struct fs_session *s, struct fs_inode *in, uint64_t handle,
+	       const struct fs_cred *c)
+{
+	struct fs_chunk *v = NULL;
+	struct fs_attr attr;
+	uint64_t size;
+	bool set_size;
+	size_t n;
+	int ret = 0, err;
+
+	pthread_mutex_lock(&in->lock);
+	/* Re-queue at every wake-up: a writer on another handle (or a
+	 * shared mapping) may have started a buffer meanwhile, and nobody
+	 * else would ever send it. */
+	for (;;) {
+		queue_all(s, in);
+		if (!in->wb && !in->committing)
+			break;
+		cond_wait(in);
+	}
+	err = in->wb_err;
+	in->wb_err = 0;
+	if (!in->pending.n && !in->size_dirty)
+		goto out;
+	n = in->pending.n;
+	v = xmalloc((n ? n : 1) * sizeof(*v));
+	if (n)
+		memcpy(v, in->pending.v, n * sizeof(*v));
+	size = in->size;
+	set_size = in->size_dirty;
+	if (!handle)
+		handle = in->wb_handle;
+	in->committing = true;
+	pthread_mutex_unlock(&in->lock);
+
+	ret = mdsc_commit(s, c, in->ino, handle, v, n, set_size, size, &attr);
+
+	pthread_mutex_lock(&in->lock);
+	in->committing = false;
+	if (!ret) {
+		for (size_t i = 0; i < n; i++) {
+			struct fs_chunk *p = fs_chunkmap_find(&in->pending, v[i].index);
+			if (p && p->version == v[i].version)
+				fs_chunkmap_del(&in->pending, v[i].index);
+		}
+		if (in->size == size)
+			in->size_dirty = false;
+		/* The kernel's pages hold what we wrote through them. */
+		if (in->kernel_sig_valid)
+			in->kernel_sig = fs_chunkmap_sig(&in->map, in->size);
+	} else {
+		gn_metric_inc(s->m.err_commit);
+		log_warn("cannot commit writes ino=%llu err='%s'",
+			 (unsigned long long)in->ino, gn_strerror(ret));
+	}
+	pthread_cond_broadcast(&in->cond);
+out:
+	pthread_mutex_unlock(&in->lock);
+	free(v);
+	return err ? err : ret;
+}
+
+int fs_io_open_reply(struct fs_session *s, struct fs_inode *in,
+		     const Gannet__OpenReply *r, uint64_t handle, bool writable,
+		     bool *keep_cache)
+{
+	struct fs_chunkmap m;
+	uint64_t sig;
+	int ret = 0;
+
+	if (!r->attr)
+		return -EBADMSG;
+	fs_chunkmap_init(&m);
+	for (size_t i = 0; i < r->n_chunks; i++) {
+		struct fs_chunk c;
+		ret = fs_chunk_from_pb(&c, r->chunks[i]);
+		if (ret)
+			goto out;
+		fs_chunkmap_put(&m, &c);
+	}
+	fs_session_add_servers(s, r->servers, r->n_servers);
+
+	pthread_mutex_lock(&in->lock);
+	if (!in->have_map || (!in->wb && !in->pending.n && !in->size_dirty)) {
+		fs_chunkmap_release(&in->map);
+		in->map = m;
+		fs_chunkmap_init(&m);
+		in->size = r->attr->size;
+		in->size_dirty = false;
+	} else {
+		/* This client has uncommitted writes: they stay on top. */
+		for (size_t i = 0; i < m.n; i++)
+			if (!fs_chunkmap_find(&in->pending, m.v[i].index))
+				fs_chunkmap_put(&in->map, &m.v[i]);
+		if (!in->size_dirty)
+			in->size = r->attr->size;
+	}
+	if (!in->have_map || !in->nopen)
+		fs_ra_init(&in->ra, s->conf->prefetch_max);
+	in->have_map = true;
+	in->nopen++;
+	in->wgen++;
+	in->mode = r->attr->mode & S_IFMT;
+	if (writable)
+		in->wb_handle = handle;
+	sig = fs_chunkmap_sig(&in->map, in->size);
+	*keep_cache = in->kernel_sig_valid && in->kernel_sig == sig;
+	in->kernel_sig = sig;
+	in->kernel_sig_valid = true;
+	pthread_mutex_unlock(&in->lock);
+out:
+	fs_chunkmap_release(&m);
+	return ret;
+}
+
+void fs_io_closed(struct fs_inode *in)
+{
+	pthread_mutex_lock(&in->lock);
+	if (in->nopen)
+		in->nopen--;
+	if (!in->nopen && !in->wb && !in->pending.n && !in->size_dirty) {
+		in->have_map = false;
+		fs_chunkmap_release(&in->map);
+	}
+	pthread_mutex_unlock(&in->lock);
+}
+
+void fs_io_truncated(struct fs_inode *in, uint64_t size)
+{
+	pthread_mutex_lock(&in->lock);
+	if (in->have_map) {
+		fs_chunkmap_truncate(&in->map, size);
+		fs_chunkmap_truncate(&in->pending, size);
+		in->size = size;
+		in->size_dirty = false;
+		in->wgen++;
+		if (in->kernel_sig_valid)
+			in->kernel_sig = fs_chunkmap_sig(&in->map, in->size);
+	}
+	pthread_mutex_unlock(&in->lock);
+}
+
+bool fs_io_local_size(struct fs_inode *in, uint64_t *size)
+{
+	bool ret = false;
+
+	pthread_mutex_lock(&in->lock);
+	if (in->have_map && (in->wb || in->pending.n || in->size_dirty)) {
+		*size = in->size;
+		ret = true;
+	}
+	pthread_mutex_unlock(&in->lock);
+	return ret;
+}
+
+void fs_io_kernel_cache_dropped(struct fs_inode *in)
+{
+	pthread_mutex_lock(&in->lock);
+	in->kernel_sig_valid = false;
+	pthread_mutex_unlock(&in->lock);
+}
+
+int fs_io_lseek(struct fs_session *s, struct fs_inode *in, uint64_t off,
+		int whence, uint64_t *out)
+{
+	struct fs_chunkmap m;
+	int ret;
+
+	(void)s;
+	fs_chunkmap_init(&m);
+	pthread_mutex_lock(&in->lock);
+	for (size_t i = 0; i < in->map.n; i++)
+		fs_chunkmap_put(&m, &in->map.v[i]);
+	for (struct fs_wbuf *w = in->wb; w; w = w->next) {
+		struct fs_chunk c = { .index = w->index, .version = 1 };
+		if (w->hi > w->lo && !fs_chunkmap_find(&m, w->index))
+			fs_chunkmap_put(&m, &c);
+	}
+	if (whence == SEEK_DATA)
+		ret = fs_chunkmap_seek_data(&m, in->size, off, out);
+	else
+		ret = fs_chunkmap_seek_hole(&m, in->size, off, out);
+	pthread_mutex_unlock(&in->lock);
+	fs_chunkmap_release(&m);
+	return ret;
+}

@@ -1,0 +1,62 @@
+#!/bin/bash
+# t3004-fs-two-mounts.sh - two client processes on one cluster:
+# close-to-open (write+close on A, open+read on B, also after B cached the
+# old bytes), size changes, rename and unlink seen across, chmod seen after
+# the lease recall, appends from both sides.
+. "$(dirname "$0")/lib-cluster.sh"
+gn_need_fuse
+
+gn_cluster 3
+gn_mount "$T/a"
+gn_mount "$T/b"
+A=$T/a B=$T/b
+
+printf 'version-1' >"$A/f"
+gn_expect_eq version-1 "$(cat "$B/f")" "B reads what A closed"
+# Same size, new bytes: B's cached pages must be dropped at open.
+printf 'version-2' >"$A/f"
+gn_expect_eq version-2 "$(cat "$B/f")" "B reads A's overwrite"
+# Longer, then shorter.
+head -c 5000000 /dev/urandom >"$T/ref"
+cp "$T/ref" "$A/f"
+cmp "$T/ref" "$B/f" || gn_fail "B reads A's 5 MB rewrite"
+printf 'short' >"$A/f"
+gn_expect_eq short "$(cat "$B/f")" "B sees the file shrink"
+gn_expect_eq 5 "$(stat -c %s "$B/f")" "B's stat size after shrink"
+# B writes, A reads (both directions), also through a handle A opened
+# before B's write? No: close-to-open only promises a new open.
+printf 'from-b' >>"$B/f"
+gn_expect_eq shortfrom-b "$(cat "$A/f")" "A reads B's append"
+
+# Namespace changes are seen across (entry leases recalled).
+ls "$B" >/dev/null
+mv "$A/f" "$A/g"
+[ -e "$B/f" ] && gn_fail "B still sees the old name after rename"
+gn_expect_eq shortfrom-b "$(cat "$B/g")" "B reads the renamed file"
+rm "$A/g"
+[ -e "$B/g" ] && gn_fail "B still sees an unlinked file"
+mkdir "$A/d"; touch "$A/d/x"
+gn_expect_eq x "$(ls "$B/d")" "B lists A's new directory"
+rm "$A/d/x"; rmdir "$A/d"
+[ -d "$B/d" ] && gn_fail "B still sees a removed directory"
+
+# Attributes: chmod on A is seen by B, which had the attributes cached.
+touch "$A/m"
+stat -c %a "$B/m" >/dev/null
+chmod 600 "$A/m"
+gn_expect_eq 600 "$(stat -c %a "$B/m")" "B sees chmod after the lease recall"
+chmod 640 "$B/m"
+gn_expect_eq 640 "$(stat -c %a "$A/m")" "A sees B's chmod"
+setfattr -n user.k -v v1 "$A/m" 2>/dev/null || python3 -c 'import os,sys; os.setxattr(sys.argv[1], "user.k", b"v1")' "$A/m"
+gn_expect_eq v1 "$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.k").decode())' "$B/m")" "xattr across"
+
+# A file kept open on B while A replaces it by rename: B's handle keeps
+# the old bytes, a new open on B gets the new file.
+printf old >"$A/r"
+exec 4<"$B/r"
+printf new >"$A/r.tmp"
+mv "$A/r.tmp" "$A/r"
+gn_expect_eq old "$(cat <&4)" "B's open handle keeps the replaced file"
+exec 4<&-
+gn_expect_eq new "$(cat "$B/r")" "B's new open sees the rename"
+exit 0
