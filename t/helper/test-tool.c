@@ -15,6 +15,20 @@
 
 static const struct tt_cmd cmds[] = {
 	{ "cksum", tt_cksum, "cksum FILE  (block checksums of FILE, one per line)" },
+	{ "mds", tt_mds, "mds ADDR [--uid=N --gid=N --groups=A,B --session=ID] OP ARGS...  (see t/helper/tt-mds.c; prints the errno name on failure)" },
+	{ "mds-ds-up", tt_mds_ds_up, "mds-ds-up ADDR  (number of UP data servers)" },
+	{ "mds-bench", tt_mds_bench, "mds-bench ADDR THREADS NOPS  (creates, stats, renames, unlinks per second)" },
+	{ "mds-store-bench", tt_mds_store_bench, "mds-store-bench DIR THREADS NOPS yes|no  (durable creates/s without RPC)" },
+	{ "ds-write", tt_ds_write, "ds-write ADDR ID VERSION FILE [--base=V --base-length=N --offset=N --chunk-length=N --zstd --chain=A,B --bad-cksum] [--expect=STATUS]" },
+	{ "ds-read", tt_ds_read, "ds-read ADDR ID VERSION [--offset=N --length=N --out=FILE] [--expect=STATUS]" },
+	{ "ds-delete", tt_ds_delete, "ds-delete ADDR ID VERSION [--expect=STATUS]" },
+	{ "ds-replicate", tt_ds_replicate, "ds-replicate ADDR ID VERSION SOURCE [--expect=STATUS]" },
+	{ "ds-list", tt_ds_list, "ds-list ADDR [--max=N]  (ID VERSION LENGTH DIGEST STORED per line)" },
+	{ "ds-stat", tt_ds_stat, "ds-stat ADDR  (key=value lines)" },
+	{ "ds-bench", tt_ds_bench, "ds-bench ADDR write|read COUNT [--inflight=N --first-id=N --chain=A,B --zstd --text --conns=N]  (4 MiB chunks; prints MB/s)" },
+	{ "conf-keys", tt_conf_keys, "conf-keys  (SECTION TAB NAME TAB DEFAULT per key)" },
+	{ "metrics-serve", tt_metrics_serve, "metrics-serve  (sample registry on 127.0.0.1; prints the port; EOF on stdin stops)" },
+	{ "ops-ping", tt_ops_ping, "ops-ping ADDR  (Diag.Ping once; prints the role)" },
 };
 
 /* Print the XXH3 checksum of each 64 KiB block of a file: tests use it to

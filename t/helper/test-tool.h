@@ -17,5 +17,22 @@ struct tt_cmd {
 };
 
 int tt_cksum(int argc, char **argv);
+/* mds (t/helper/tt-mds.c) */
+int tt_mds(int argc, char **argv);
+int tt_mds_ds_up(int argc, char **argv);
+int tt_mds_bench(int argc, char **argv);
+int tt_mds_store_bench(int argc, char **argv);
+/* t/helper/tt-ds.c */
+int tt_ds_write(int argc, char **argv);
+int tt_ds_read(int argc, char **argv);
+int tt_ds_delete(int argc, char **argv);
+int tt_ds_replicate(int argc, char **argv);
+int tt_ds_list(int argc, char **argv);
+int tt_ds_stat(int argc, char **argv);
+int tt_ds_bench(int argc, char **argv);
+/* t/helper/tt-ops.c */
+int tt_conf_keys(int argc, char **argv);
+int tt_metrics_serve(int argc, char **argv);
+int tt_ops_ping(int argc, char **argv);
 
 #endif
