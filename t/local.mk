@@ -5,6 +5,7 @@ include %reldir%/common.mk
 include %reldir%/mds.mk
 include %reldir%/ds.mk
 include %reldir%/fs.mk
+include %reldir%/ops.mk
 
 noinst_PROGRAMS += t/helper/test-tool
 t_helper_test_tool_SOURCES = t/helper/test-tool.c t/helper/test-tool.h \
