@@ -158,6 +158,11 @@ struct fs_inode {
 	unsigned nuploading;
 	bool committing;
 	int wb_err;		/* first upload error, reported once */
+	/* Every write-back error bumps wb_errseq; each open file reports
+	 * wb_lasterr once if the sequence moved while it was open (Linux's
+	 * errseq_t), so no close() of a writer returns 0 for lost data. */
+	uint32_t wb_errseq;
+	int wb_lasterr;
 	uint64_t wb_handle;	/* last writable handle (commit of mmap writes) */
 	unsigned nopen;		/* open handles */
 	uint64_t wgen;		/* bumps when buffered bytes move to the map */

@@ -46,6 +46,9 @@ static int file_setup(struct fs_session *s, struct fs_inode *in,
 		free(f);
 		return ret;
 	}
+	pthread_mutex_lock(&in->lock);
+	f->errseq = in->wb_errseq;
+	pthread_mutex_unlock(&in->lock);
 	fi->fh = (uintptr_t)f;
 	fi->direct_io = f->direct;
 	fi->keep_cache = keep && !f->direct;
@@ -242,7 +245,7 @@ void fsop_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	(void)ino;
 	fsop_cred(req, &c);
 	if (f->writable)
-		ret = fs_io_sync(s, f->inode, f->handle, &c);
+		ret = fs_io_sync_file(s, f, &c);
 	fsop_reply_err(req, ret);
 }
 
@@ -259,7 +262,7 @@ void fsop_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	(void)ino;
 	/* Writes through a shared mapping may arrive after the last flush. */
 	if (f->writable) {
-		ret = fs_io_sync(s, f->inode, f->handle, &fs_cred_root);
+		ret = fs_io_sync_file(s, f, &fs_cred_root);
 		if (ret)
 			log_err("cannot write back data at close ino=%llu err='%s'",
 				(unsigned long long)f->inode->ino, gn_strerror(ret));
@@ -285,7 +288,7 @@ void fsop_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 	(void)ino; (void)datasync;
 	fsop_cred(req, &c);
-	fsop_reply_err(req, fs_io_sync(s, f->inode, f->handle, &c));
+	fsop_reply_err(req, fs_io_sync_file(s, f, &c));
 }
 
 /*
@@ -356,6 +359,6 @@ void fsop_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	}
 	pthread_mutex_unlock(&in->lock);
 	fsop_cred(req, &c);
-	ret = fs_io_sync(s, in, f->handle, &c);
+	ret = fs_io_sync_file(s, f, &c);
 	fsop_reply_err(req, ret);
 }

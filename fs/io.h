@@ -31,6 +31,7 @@ struct fs_file {
 	int flags;			/* open(2) flags */
 	bool writable;
 	bool direct;
+	uint32_t errseq;		/* inode's wb_errseq last reported */
 };
 
 /* Install the chunk map and size of an Open/Create reply in the inode
@@ -60,6 +61,14 @@ int fs_io_write(struct fs_session *s, struct fs_file *f, uint64_t off,
 /* Upload everything buffered for in, wait, and commit with handle.
  * Returns the first error of any upload since the last sync, or the
  * commit's. */
+/* Fetch in's chunk map from the MDS again, keeping our uncommitted
+ * versions.  Takes in->lock; call without it. */
+int fs_io_refresh_map(struct fs_session *s, struct fs_inode *in);
+
+/* fs_io_sync through an open file: also returns, once per file, a
+ * write-back error of the inode that happened while f was open. */
+int fs_io_sync_file(struct fs_session *s, struct fs_file *f,
+		    const struct fs_cred *c);
 int fs_io_sync(struct fs_session *s, struct fs_inode *in, uint64_t handle,
 	       const struct fs_cred *c);
 

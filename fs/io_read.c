@@ -210,7 +210,7 @@ static int run_retry(struct fs_session *s, struct run *r)
 }
 
 /* Fetch the chunk map again (another client replaced a version). */
-static int refresh_map(struct fs_session *s, struct fs_inode *in)
+int fs_io_refresh_map(struct fs_session *s, struct fs_inode *in)
 {
 	struct gn_rpc_result res;
 	Gannet__GetChunksReply *r;
@@ -375,7 +375,7 @@ static int fetch_runs(struct fs_session *s, struct fs_inode *in, struct runs *rs
 			if (r->err == -ENOENT) {
 				/* Version gone: the map is stale. */
 				*again = true;
-				r->err = refresh_map(s, in);
+				r->err = fs_io_refresh_map(s, in);
 				if (!r->err)
 					r->err = -EAGAIN;
 			}

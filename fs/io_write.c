@@ -117,6 +117,15 @@ static void cond_wait(struct fs_inode *in)
 	pthread_cond_wait(&in->cond, &in->lock);
 }
 
+/* Another buffer of w's chunk is being uploaded; under lock. */
+static bool chunk_uploading(const struct fs_inode *in, const struct fs_wbuf *w)
+{
+	for (const struct fs_wbuf *o = in->wb; o; o = o->next)
+		if (o != w && o->index == w->index && o->state == FS_WB_UPLOADING)
+			return true;
+	return false;
+}
+
 /* Fill buf [a, b) of chunk index from its current version; under lock. */
 static int fill_from_base(struct fs_session *s, struct fs_inode *in,
 			  struct fs_wbuf *w, uint32_t a, uint32_t b)
@@ -317,16 +326,32 @@ static void upload(struct fs_session *s, struct fs_wbuf *w)
 	struct fs_inode *in = w->inode;
 	int64_t deadline = gn_mono_ms() + s->conf->op_timeout_ms;
 	struct fs_chunk base, nc;
+	uint64_t root = 0;
 	bool have_base;
 	int ret;
 
 	pthread_mutex_lock(&in->lock);
+	/* One upload per chunk at a time: a later buffer of the same chunk
+	 * must build on the version the earlier one produces, or the two
+	 * versions would each miss the other's bytes.  And none while a
+	 * commit runs, so that the committed base each upload records stays
+	 * true until its own commit. */
+	while (chunk_uploading(in, w) || in->committing)
+		cond_wait(in);
 	w->state = FS_WB_UPLOADING;
 	{
 		struct fs_chunk *c = fs_chunkmap_find(&in->map, w->index);
+		struct fs_chunk *p = fs_chunkmap_find(&in->pending, w->index);
 		have_base = c != NULL;
-		if (c)
+		if (c) {
 			base = *c;
+			/* The committed version under our uncommitted ones. */
+			root = p && p->version == c->version ? p->base_version : c->version;
+		}
+		/* Decided now: upload_one widens [lo, hi) when it rebuilds the
+		 * whole chunk from the base. */
+		if (!have_base || (w->lo == 0 && w->hi >= base.length))
+			root = 0;
 	}
 	pthread_mutex_unlock(&in->lock);
 
@@ -350,7 +375,12 @@ static void upload(struct fs_session *s, struct fs_wbuf *w)
 		if (!in->wb_err)
 			in->wb_err = gn_errno_posix(ret) == ETIMEDOUT ? -EIO :
 				     -gn_errno_posix(ret);
+		in->wb_lasterr = in->wb_err;
+		in->wb_errseq++;
 	} else {
+		/* Tell the commit which committed bytes this version kept, so
+		 * the MDS refuses it if another client replaced them meanwhile. */
+		nc.base_version = root;
 		fs_chunkmap_put(&in->map, &nc);
 		fs_chunkmap_put(&in->pending, &nc);
 	}
@@ -415,13 +445,29 @@ void fs_upload_stop(struct fs_session *s)
 
 /* ---- sync, open, close ---- */
 
+int fs_io_sync_file(struct fs_session *s, struct fs_file *f,
+		    const struct fs_cred *c)
+{
+	struct fs_inode *in = f->inode;
+	int ret = fs_io_sync(s, in, f->handle, c);
+
+	pthread_mutex_lock(&in->lock);
+	if (f->errseq != in->wb_errseq) {
+		if (!ret)
+			ret = in->wb_lasterr;
+		f->errseq = in->wb_errseq;
+	}
+	pthread_mutex_unlock(&in->lock);
+	return ret;
+}
+
 int fs_io_sync(struct fs_session *s, struct fs_inode *in, uint64_t handle,
 	       const struct fs_cred *c)
 {
 	struct fs_chunk *v = NULL;
 	struct fs_attr attr;
 	uint64_t size;
-	bool set_size;
+	bool set_size, refresh = false;
 	size_t n;
 	int ret = 0, err;
 
@@ -459,12 +505,28 @@ int fs_io_sync(struct fs_session *s, struct fs_inode *in, uint64_t handle,
 			struct fs_chunk *p = fs_chunkmap_find(&in->pending, v[i].index);
 			if (p && p->version == v[i].version)
 				fs_chunkmap_del(&in->pending, v[i].index);
+			else if (p && p->base_version && p->base_version == v[i].base_version)
+				/* Uploaded after v[i], on top of it (uploads of
+				 * a chunk are serial): now rests on v[i]. */
+				p->base_version = v[i].version;
 		}
 		if (in->size == size)
 			in->size_dirty = false;
 		/* The kernel's pages hold what we wrote through them. */
 		if (in->kernel_sig_valid)
 			in->kernel_sig = fs_chunkmap_sig(&in->map, in->size);
+	} else if (ret == -ESTALE) {
+		/* Another client committed over the versions ours were built
+		 * on: ours can never be published.  Drop them (the MDS reclaims
+		 * the uncommitted versions) and fail this close/fsync. */
+		gn_metric_inc(s->m.err_commit);
+		log_err("writes lost to a concurrent writer on another client ino=%llu chunks=%zu",
+			(unsigned long long)in->ino, n);
+		fs_chunkmap_clear(&in->pending);
+		refresh = true;	/* our map still names the dropped versions */
+		ret = -EIO;
+		in->wb_lasterr = ret;
+		in->wb_errseq++;
 	} else {
 		gn_metric_inc(s->m.err_commit);
 		log_warn("cannot commit writes ino=%llu err='%s'",
@@ -473,6 +535,8 @@ int fs_io_sync(struct fs_session *s, struct fs_inode *in, uint64_t handle,
 	pthread_cond_broadcast(&in->cond);
 out:
 	pthread_mutex_unlock(&in->lock);
+	if (refresh)
+		fs_io_refresh_map(s, in);
 	free(v);
 	return err ? err : ret;
 }

@@ -530,6 +530,18 @@ static int commit_one(struct db_txn *t, struct commit_args *a,
 			return 0;
 		return -ESTALE;
 	}
+	/* The new version keeps bytes of base_version: if another writer
+	 * committed a different version since, publishing this one would
+	 * silently drop that writer's bytes.  Refuse; the client reports
+	 * the failure at close/fsync. */
+	if (in->base_version && (!have_cur || cur.version != in->base_version)) {
+		log_warn("commit refused: chunk changed since the write's base ino=%llu index=%llu base=%llu current=%llu new=%llu",
+			 (unsigned long long)n->ino, (unsigned long long)in->index,
+			 (unsigned long long)in->base_version,
+			 (unsigned long long)(have_cur ? cur.version : 0),
+			 (unsigned long long)nc.version);
+		return -ESTALE;
+	}
 	if (nc.nreplicas == 0) {
 		nc.nreplicas = pd.nreplicas;
 		memcpy(nc.replicas, pd.replicas, sizeof(nc.replicas));

@@ -202,6 +202,7 @@ MDS_RPC_HANDLER(commit_write)
 		cs[i].c.nreplicas = (uint32_t)ci->n_replicas;
 		for (size_t r = 0; r < ci->n_replicas; r++)
 			cs[i].c.replicas[r] = ci->replicas[r];
+		cs[i].base_version = ci->base_version;
 	}
 	cw.chunks = cs;
 	cw.n = q->n_chunks;
