@@ -3,6 +3,8 @@
 #include "config.h"
 #include "fs/ctl_i.h"
 
+#include "t/unit/unit.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,19 +118,12 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("ctl");
-	TCase *tc = tcase_create("out");
-	SRunner *sr;
-	int failed;
+	TCase *tc;
+	Suite *s = gn_unit_suite("ctl", &tc);
 
 	tcase_add_test(tc, json_structure);
 	tcase_add_test(tc, json_escapes_and_bad_utf8);
 	tcase_add_test(tc, table_alignment);
 	tcase_add_test(tc, formatting);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return gn_unit_run(s);
 }

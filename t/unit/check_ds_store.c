@@ -7,6 +7,8 @@
 #include "common/status.h"
 #include "common/util.h"
 
+#include "t/unit/unit.h"
+
 #include <check.h>
 #include <stdbool.h>
 #include <dirent.h>
@@ -663,12 +665,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
 	gn_log_init("check_ds_store", GN_LOG_ERR);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return gn_unit_run(suite());
 }

@@ -13,6 +13,8 @@
 #include "common/conf.h"
 #include "common/util.h"
 
+#include "t/unit/unit.h"
+
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -206,11 +208,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return gn_unit_run(suite());
 }

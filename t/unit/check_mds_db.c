@@ -4,6 +4,8 @@
 #include "common/log.h"
 #include "common/util.h"
 
+#include "t/unit/unit.h"
+
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
@@ -157,10 +159,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("mds_db");
-	TCase *tc = tcase_create("db");
-	SRunner *sr;
-	int failed;
+	TCase *tc;
+	Suite *s = gn_unit_suite("mds_db", &tc);
 
 	gn_log_init("check_mds_db", GN_LOG_ERR);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -169,10 +169,5 @@ int main(void)
 	tcase_add_test(tc, test_growth);
 	tcase_add_test(tc, test_limit);
 	tcase_add_test(tc, test_counters);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return gn_unit_run(s);
 }

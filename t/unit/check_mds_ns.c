@@ -5,6 +5,8 @@
 #include "common/log.h"
 #include "common/util.h"
 
+#include "t/unit/unit.h"
+
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -948,12 +950,6 @@ static Suite *mds_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(mds_suite());
-	int failed;
-
 	gn_log_init("check_mds", GN_LOG_ERR);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return gn_unit_run(mds_suite());
 }

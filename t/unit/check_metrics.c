@@ -3,6 +3,8 @@
 #include "config.h"
 #include "common/metrics.h"
 
+#include "t/unit/unit.h"
+
 #include <check.h>
 #include <math.h>
 #include <stdbool.h>
@@ -211,11 +213,5 @@ static Suite *metrics_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(metrics_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return gn_unit_run(metrics_suite());
 }

@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include "t/unit/unit.h"
+
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -879,11 +881,5 @@ static Suite *rpc_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(rpc_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return gn_unit_run(rpc_suite());
 }
