@@ -14,3 +14,4 @@ t_helper_test_tool_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 t_helper_test_tool_LDADD = $(GN_TT_LIBS) libcommon.la libproto.la
 
 EXTRA_DIST += t/lib-cluster.sh $(GN_INTEGRATION_TESTS)
+include %reldir%/qa.mk
