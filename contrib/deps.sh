@@ -11,7 +11,10 @@ GN_BUILD_DEPS="gcc make autoconf automake libtool pkg-config
 GN_RUN_DEPS="fuse3 util-linux procps"
 # To test: tools the integration tests and benchmarks drive.
 GN_TEST_DEPS="attr acl python3 rsync git tar sqlite3 fio groff man-db
-	systemd lmdb-utils iproute2 psmisc"
+	systemd lmdb-utils iproute2 psmisc python3-torch"
+# To benchmark (contrib/bench): the peer we compare with, and fio.
+GN_BENCH_DEPS="fio moosefs-master moosefs-chunkserver moosefs-client
+	python3-torch iproute2 util-linux"
 
 # gn_install_deps PKG...: apt-get install what is not installed yet.
 gn_install_deps() {

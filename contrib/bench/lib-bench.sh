@@ -16,6 +16,10 @@ BENCH_NS_HOST=10.231.$(( $$ % 250 )).1	# our end of the veth pair
 BENCH_NS_ADDR=10.231.$(( $$ % 250 )).2	# MooseFS inside the namespace
 declare -a BENCH_PIDS=() BENCH_MOUNTS=()
 
+. "$BENCH_SRC/contrib/deps.sh"
+gn_install_deps $GN_BUILD_DEPS $GN_RUN_DEPS $GN_BENCH_DEPS ||
+	{ echo "bench: cannot install dependencies" >&2; exit 1; }
+
 bench_log() { printf '# %s\n' "$*" >&2; }
 bench_die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 
