@@ -207,7 +207,8 @@ static int lock_data_dir(const char *dir)
 	return ret;
 }
 
-static int serve(const struct gn_conf_mds *c, const struct mds_args *a)
+static int serve(const struct gn_conf_mds *c, uint32_t admin_gid,
+		 const struct mds_args *a)
 {
 	struct mds_opts o = { 0 };
 	struct gn_rpc_server_opts so = { 0 };
@@ -222,6 +223,7 @@ static int serve(const struct gn_conf_mds *c, const struct mds_args *a)
 	o.map_size = c->map_size;
 	o.group_commit = c->group_commit;
 	o.lease_ms = (int)c->lease_ms;
+	o.admin_gid = admin_gid;
 	o.session_timeout_ms = (int)c->session_timeout_ms;
 	o.ds_timeout_ms = (int)c->ds_timeout_ms;
 	o.ds_heartbeat_ms = (int)GN_MAX(100, c->ds_timeout_ms / 4);
@@ -320,7 +322,7 @@ int main(int argc, char **argv)
 		return ret;
 	}
 	gn_rpc_init();
-	ret = serve(&conf.mds, &a);
+	ret = serve(&conf.mds, (uint32_t)conf.security.admin_gid, &a);
 	gn_rpc_shutdown();
 	gn_conf_release(&conf);
 	return ret;

@@ -50,6 +50,7 @@ struct mds_opts {
 	int default_replicas;
 	int default_compression;	/* 0 none, 1 zstd */
 	bool no_ticker;			/* tests: no background thread */
+	uint32_t admin_gid;		/* [security] admin_gid: may administer */
 };
 
 /* Open the store (creating the root on first use), load sessions, data
@@ -234,6 +235,8 @@ int mds_session_heartbeat(struct mds *m, uint64_t id, uint64_t ack_seq,
 int mds_session_close(struct mds *m, uint64_t id);
 bool mds_session_known(struct mds *m, uint64_t id);
 int mds_lease_ms(struct mds *m);
+/* Root, or a member of admin_gid (primary or supplementary group). */
+bool mds_cred_is_admin(struct mds *m, const struct mds_cred *c);
 int mds_session_timeout_ms(struct mds *m);
 /* Record that session holds a lease on ino's attributes / dir entries. */
 void mds_lease_grant(struct mds *m, uint64_t session, uint64_t ino, bool entries);

@@ -232,7 +232,7 @@ MDS_RPC_HANDLER(ds_admin)
 	ret = mds_rpc_cred(q->h, &c);
 	if (ret)
 		return ret;
-	if (c.uid != 0)
+	if (!mds_cred_is_admin(svc, &c))
 		return -EPERM;
 	ret = mds_ds_admin(svc, q->ds_id, (int)q->op);
 	if (ret)

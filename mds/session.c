@@ -37,6 +37,16 @@ int mds_lease_ms(struct mds *m)
 	return m->opts.lease_ms;
 }
 
+bool mds_cred_is_admin(struct mds *m, const struct mds_cred *c)
+{
+	if (c->uid == 0 || c->gid == m->opts.admin_gid)
+		return true;
+	for (uint32_t i = 0; i < c->ngroups && i < MDS_MAX_GROUPS; i++)
+		if (c->groups[i] == m->opts.admin_gid)
+			return true;
+	return false;
+}
+
 int mds_session_timeout_ms(struct mds *m)
 {
 	return m->opts.session_timeout_ms;

@@ -12,7 +12,9 @@
 . "$(dirname "$0")/lib-cluster.sh"
 
 gn_need_cmd python3
-gn_cluster 3
+# Members of [security] admin_gid may administer data servers too.
+printf '[security]\nadmin_gid = 4242\n' >"$T/gannet.conf"
+gn_cluster 3 --config="$T/gannet.conf"
 ctl() { "$GN_CTL_BIN" --mds="$GN_MDS_ADDR" --timeout=5000 "$@"; }
 # json EXPR [args...]: run gannetctl --json ARGS, evaluate the python EXPR
 # on the parsed object `j` and print the result.
@@ -96,6 +98,12 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	expect_rc 1 "policy set as an unprivileged user" nobody policy set /data --replicas 1
 	gn_expect_eq "/data: replicas 3, compression zstd" "$(ctl policy get /data)" "policy after a refused set"
 	gn_expect_eq up "$(json '[s["state"] for s in j["servers"] if s["id"] == 1][0]' ds list)" "state after a refused drain"
+	admin() { setpriv --reuid=65534 --regid=65534 --groups=4242 \
+		"$GN_CTL_BIN" --mds="$GN_MDS_ADDR" --timeout=5000 "$@"; }
+	expect_rc 0 "ds drain by a member of admin_gid" admin ds drain 1
+	gn_expect_eq draining "$(json '[s["state"] for s in j["servers"] if s["id"] == 1][0]' ds list)" "state after an admin_gid drain"
+	expect_rc 0 "ds undrain by a member of admin_gid" admin ds undrain 1
+	gn_expect_eq up "$(json '[s["state"] for s in j["servers"] if s["id"] == 1][0]' ds list)" "state after an admin_gid undrain"
 fi
 
 # --- a file with real chunks: 2 chunks (4 MiB + 1 MiB), 3 replicas each ---
