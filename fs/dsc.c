@@ -20,6 +20,21 @@ static void fill_header(struct fs_session *s, Gannet__ReqHeader *h, int timeout)
 	h->deadline_ms = (uint32_t)timeout;
 }
 
+/* The ReadChunk request both read stubs send; req points into h. */
+static void read_req(struct fs_session *s, Gannet__ReadChunkRequest *req,
+		     Gannet__ReqHeader *h, struct gn_rpc_callopts *o,
+		     uint64_t chunk_id, uint64_t version, uint32_t off,
+		     uint32_t len)
+{
+	o->timeout_ms = (int)s->conf->timeout_ms;
+	fill_header(s, h, o->timeout_ms);
+	req->h = h;
+	req->chunk_id = chunk_id;
+	req->version = version;
+	req->offset = off;
+	req->length = len;
+}
+
 int dsc_read(struct fs_session *s, struct gn_rpc_channel *ch,
 	     uint64_t chunk_id, uint64_t version, uint32_t off, uint32_t len,
 	     struct gn_rpc_result *res)
@@ -28,13 +43,7 @@ int dsc_read(struct fs_session *s, struct gn_rpc_channel *ch,
 	Gannet__ReqHeader h = GANNET__REQ_HEADER__INIT;
 	struct gn_rpc_callopts o = { 0 };
 
-	o.timeout_ms = (int)s->conf->timeout_ms;
-	fill_header(s, &h, o.timeout_ms);
-	req.h = &h;
-	req.chunk_id = chunk_id;
-	req.version = version;
-	req.offset = off;
-	req.length = len;
+	read_req(s, &req, &h, &o, chunk_id, version, off, len);
 	return gn_rpc_call(ch, "/gannet.Ds/ReadChunk", &req.base, NULL, 0,
 			   &gannet__read_chunk_reply__descriptor, &o, res);
 }
@@ -48,13 +57,7 @@ int dsc_read_async(struct fs_session *s, struct gn_rpc_channel *ch,
 	struct gn_rpc_callopts o = { 0 };
 
 	/* The request is packed before gn_rpc_call_async returns. */
-	o.timeout_ms = (int)s->conf->timeout_ms;
-	fill_header(s, &h, o.timeout_ms);
-	req.h = &h;
-	req.chunk_id = chunk_id;
-	req.version = version;
-	req.offset = off;
-	req.length = len;
+	read_req(s, &req, &h, &o, chunk_id, version, off, len);
 	return gn_rpc_call_async(ch, "/gannet.Ds/ReadChunk", &req.base, NULL, 0,
 				 &gannet__read_chunk_reply__descriptor, &o,
 				 done, arg);

@@ -234,6 +234,22 @@ static bool retryable(int err)
 	       err == -ETIMEDOUT || err == -ECONNRESET || err == -EAGAIN;
 }
 
+/* Read base's bytes around w's dirty range into w->buf, making w the whole
+ * chunk [0, max(hi, blen)): for servers that cannot build on the base. */
+static int fill_around(struct fs_session *s, struct fs_wbuf *w,
+		       const struct fs_chunk *base, uint32_t blen)
+{
+	int ret = fs_io_read_chunk(s, base, 0, w->lo, w->buf);
+
+	if (!ret && blen > w->hi)
+		ret = fs_io_read_chunk(s, base, w->hi, blen - w->hi, w->buf + w->hi);
+	if (ret)
+		return ret;
+	w->lo = 0;
+	w->hi = GN_MAX(w->hi, blen);
+	return 0;
+}
+
 /* Send w's bytes as version nc on top of base (may be NULL).  Rebuilds the
  * whole chunk in w->buf when the base cannot be used. */
 static int upload_one(struct fs_session *s, struct fs_wbuf *w,
@@ -261,14 +277,9 @@ static int upload_one(struct fs_session *s, struct fs_wbuf *w,
 	if (!base || base->id != nc->id) {
 		/* A new chunk id: no base on the servers. */
 		if (base && (w->lo > 0 || w->hi < blen)) {
-			ret = fs_io_read_chunk(s, base, 0, w->lo, w->buf);
-			if (!ret && blen > w->hi)
-				ret = fs_io_read_chunk(s, base, w->hi, blen - w->hi,
-						       w->buf + w->hi);
+			ret = fill_around(s, w, base, blen);
 			if (ret)
 				return ret;
-			w->lo = 0;
-			w->hi = GN_MAX(w->hi, blen);
 		}
 		ret = dsc_write(s, c0, nc, 0, 0, w->lo, w->hi, w->buf + w->lo,
 				w->hi - w->lo, chain, nchain, &len, &digest);
@@ -278,14 +289,9 @@ static int upload_one(struct fs_session *s, struct fs_wbuf *w,
 				chain, nchain, &len, &digest);
 		if (ret == -ENOENT) {
 			/* Base not on that server: send the whole chunk. */
-			ret = fs_io_read_chunk(s, base, 0, w->lo, w->buf);
-			if (!ret && blen > w->hi)
-				ret = fs_io_read_chunk(s, base, w->hi, blen - w->hi,
-						       w->buf + w->hi);
+			ret = fill_around(s, w, base, blen);
 			if (ret)
 				return ret;
-			w->lo = 0;
-			w->hi = GN_MAX(w->hi, blen);
 			ret = dsc_write(s, c0, nc, 0, 0, 0, w->hi, w->buf, w->hi,
 					chain, nchain, &len, &digest);
 		}
