@@ -152,7 +152,10 @@ int gn_rpc_channel_new(struct gn_rpc_client *c, const char *target,
 	INT_ARG(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
 	/* A restarted peer is found again within seconds, not minutes. */
 	INT_ARG(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-	INT_ARG(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+	/* gRPC also uses this as the timeout of one connection attempt: at
+	 * 100 ms a loaded machine failed handshakes ("timed out before
+	 * receiving SETTINGS frame").  Calls keep their own deadlines. */
+	INT_ARG(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 5000);
 	INT_ARG(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
 	/* Channels with equal args share one TCP connection through the
 	 * global subchannel pool; a local pool gives each its own. */

@@ -69,7 +69,7 @@ tt chunks /g | grep -q "replicas=$y,$z\$" || gn_fail "map after drain: $(tt chun
 hb "$x" | grep -q '^draining$' || gn_fail "draining server not told"
 
 # Unknown server, bad input.
-gn_expect_eq EPERM "$(tt --uid=1000 ds-admin 2 undrain 2>/dev/null)" "drain by non-root"
+gn_expect_eq EPERM "$(tt --uid=1000 --gid=1000 ds-admin 2 undrain 2>/dev/null)" "drain by a user outside admin_gid"
 gn_expect_eq unknown "$(tt ds-heartbeat 77 uuid-77)" "unknown server"
 gn_expect_eq EFBIG "$(tt truncate /f 99999999999999999 2>/dev/null)" "size past the limit"
 
