@@ -183,6 +183,9 @@ check_options "$GN_CTL_BIN" gannetctl.8
 check_options "$GN_MDS_BIN" gannet-mds.8
 check_options "$GN_DS_BIN" gannet-ds.8
 check_options "$GN_FUSE_BIN" mount.gannet.8
+# `man gannet-fuse` finds the same page.
+grep -qx '.so man8/mount.gannet.8' "$MAN/gannet-fuse.8" ||
+	gn_fail "man/gannet-fuse.8 does not point at mount.gannet.8"
 
 # Mount options: every option gannet-fuse --help names (its own, the ones
 # passed to FUSE and the ones ignored) is in mount.gannet(8), and every
