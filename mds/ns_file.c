@@ -624,7 +624,7 @@ int mds_ns_commit(struct mds *m, const struct mds_cred *c, uint64_t ino,
 	struct commit_args a = { .m = m, .c = c, .ino = ino, .cw = cw };
 	int ret;
 
-	if (cw->n > MDS_MAX_ALLOC)
+	if (cw->n > MDS_MAX_COMMIT)
 		return -EINVAL;
 	for (size_t i = 0; i < cw->n; i++) {
 		const struct mds_chunk *in = &cw->chunks[i];

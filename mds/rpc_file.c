@@ -184,7 +184,7 @@ MDS_RPC_HANDLER(commit_write)
 	int ret;
 
 	GET_CRED(q->h, c);
-	if (q->n_chunks > MDS_MAX_ALLOC)
+	if (q->n_chunks > MDS_MAX_COMMIT)
 		return -EINVAL;
 	cs = xcalloc(q->n_chunks + 1, sizeof(*cs));
 	for (size_t i = 0; i < q->n_chunks; i++) {

@@ -73,4 +73,18 @@ gn_mount "$M"
 for f in rand small big c1 c2 c3 c4 mapped; do
 	$RIO cmp "$M/$f" "$T/ref/$f" || gn_fail "$f differs after remount"
 done
+
+# One close publishes more chunks than one allocation call may ask for
+# (a checkpoint over 1 GiB): 300 chunks touched by one byte each.
+/usr/bin/python3 - "$M/wide" <<'PYEOF' || gn_fail "close of a file with 300 dirty chunks"
+import os, sys
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o644)
+for i in range(300):
+    os.pwrite(fd, bytes([i % 251 + 1]), i * (4 << 20))
+os.close(fd)
+fd = os.open(sys.argv[1], os.O_RDONLY)
+for i in range(300):
+    if os.pread(fd, 1, i * (4 << 20)) != bytes([i % 251 + 1]):
+        sys.exit("chunk %d lost" % i)
+PYEOF
 exit 0
