@@ -33,6 +33,16 @@ static int reply_entry(struct mds *m, struct gn_rpc_call *call, uint64_t session
 	return gn_rpc_reply(call, &r.base);
 }
 
+/* The tail of every handler that made a new name: recall the leases the
+ * change broke, then answer with the entry. */
+static int created(struct mds *m, struct gn_rpc_call *call,
+		   const Gannet__ReqHeader *h, uint64_t parent,
+		   const struct db_inode *n, struct mds_changes *ch)
+{
+	mds_lease_recall(m, mds_rpc_session(h), ch);
+	return reply_entry(m, call, mds_rpc_session(h), parent, n);
+}
+
 static int reply_attr(struct mds *m, struct gn_rpc_call *call, uint64_t session,
 		      const struct db_inode *n)
 {
@@ -127,8 +137,7 @@ MDS_RPC_HANDLER(mknod)
 	ret = mds_ns_mknod(m, &c, q->parent, q->name, q->mode, q->rdev, q->umask, &n, &ch);
 	if (ret)
 		return ret;
-	mds_lease_recall(m, mds_rpc_session(q->h), &ch);
-	return reply_entry(m, call, mds_rpc_session(q->h), q->parent, &n);
+	return created(m, call, q->h, q->parent, &n, &ch);
 }
 
 MDS_RPC_HANDLER(mkdir)
@@ -146,8 +155,7 @@ MDS_RPC_HANDLER(mkdir)
 	ret = mds_ns_mkdir(m, &c, q->parent, q->name, q->mode, q->umask, &n, &ch);
 	if (ret)
 		return ret;
-	mds_lease_recall(m, mds_rpc_session(q->h), &ch);
-	return reply_entry(m, call, mds_rpc_session(q->h), q->parent, &n);
+	return created(m, call, q->h, q->parent, &n, &ch);
 }
 
 static int do_remove(void *svc, struct gn_rpc_call *call,
@@ -216,8 +224,7 @@ MDS_RPC_HANDLER(link)
 	ret = mds_ns_link(m, &c, q->ino, q->new_parent, q->new_name, &n, &ch);
 	if (ret)
 		return ret;
-	mds_lease_recall(m, mds_rpc_session(q->h), &ch);
-	return reply_entry(m, call, mds_rpc_session(q->h), q->new_parent, &n);
+	return created(m, call, q->h, q->new_parent, &n, &ch);
 }
 
 MDS_RPC_HANDLER(symlink)
@@ -237,8 +244,7 @@ MDS_RPC_HANDLER(symlink)
 	ret = mds_ns_symlink(m, &c, q->parent, q->name, q->target, &n, &ch);
 	if (ret)
 		return ret;
-	mds_lease_recall(m, mds_rpc_session(q->h), &ch);
-	return reply_entry(m, call, mds_rpc_session(q->h), q->parent, &n);
+	return created(m, call, q->h, q->parent, &n, &ch);
 }
 
 MDS_RPC_HANDLER(readlink)
