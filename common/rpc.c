@@ -35,27 +35,39 @@
 #include "common/util.h"
 
 /*
- * gRPC allocates its socket read buffers from malloc, up to several
- * hundred KiB each, and frees them as soon as a message is consumed.
- * With glibc's defaults (mmap above 128 KiB, trim above 128 KiB free)
- * that maps and unmaps memory for every MiB received: the benchmark saw
- * 25-100 page faults per MB and about 40 % more receiver CPU per GB.
- * Keeping such blocks on the heap removes most of it; the cost is up to
- * TRIM_BYTES of freed memory kept per malloc arena.  Left alone when the
- * user tunes malloc through the environment.
+ * GN_MALLOC_THROUGHPUT (the servers): gRPC allocates its socket read
+ * buffers from malloc, up to several hundred KiB each, and frees them as
+ * soon as a message is consumed.  With glibc's defaults (mmap above
+ * 128 KiB, trim above 128 KiB free) that maps and unmaps memory for every
+ * MiB received: the benchmark saw 25-100 page faults per MB and about
+ * 40 % more receiver CPU per GB.  Keeping such blocks on the heap removes
+ * most of it; the cost is up to 64 MiB of freed memory kept per arena.
+ *
+ * GN_MALLOC_BOUNDED (the client, whose resident memory must stay within
+ * cache_size + writeback_limit + 64 MiB): the thresholds are pinned low
+ * (setting them also stops glibc from raising them dynamically, up to
+ * 32 MiB, after each large free), so any allocation of 256 KiB or more is
+ * its own mapping and goes back to the kernel when freed, and an arena
+ * keeps at most 2 MiB of free memory at its top; two arenas instead of
+ * 8 per core, because each arena's freed memory stays resident on its
+ * own (several arenas sum their peaks, not the process's peak).
  */
-#define MMAP_BYTES (32 << 20)
-#define TRIM_BYTES (64 << 20)
-
-static void tune_malloc(void)
+void gn_rpc_tune_malloc(enum gn_malloc_mode mode)
 {
 	const char *t = getenv("GLIBC_TUNABLES");
 
 	if ((t && strstr(t, "glibc.malloc.")) ||
-	    getenv("MALLOC_MMAP_THRESHOLD_") || getenv("MALLOC_TRIM_THRESHOLD_"))
+	    getenv("MALLOC_MMAP_THRESHOLD_") || getenv("MALLOC_TRIM_THRESHOLD_") ||
+	    getenv("MALLOC_ARENA_MAX"))
 		return;
-	mallopt(M_MMAP_THRESHOLD, MMAP_BYTES);
-	mallopt(M_TRIM_THRESHOLD, TRIM_BYTES);
+	if (mode == GN_MALLOC_THROUGHPUT) {
+		mallopt(M_MMAP_THRESHOLD, 32 << 20);
+		mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	} else {
+		mallopt(M_MMAP_THRESHOLD, 256 << 10);
+		mallopt(M_TRIM_THRESHOLD, 2 << 20);
+		mallopt(M_ARENA_MAX, 2);
+	}
 }
 
 /* gRPC's own messages (errors only, unless GRPC_VERBOSITY says more) go
@@ -74,7 +86,6 @@ static void grpc_log_bridge(gpr_log_func_args *a)
 
 static void rpc_once(void)
 {
-	tune_malloc();
 	gpr_set_log_function(grpc_log_bridge);
 }
 

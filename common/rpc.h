@@ -216,10 +216,17 @@ int gn_rpc_call_async(struct gn_rpc_channel *ch, const char *method,
  * other function here; gn_rpc_shutdown() after every object is freed.
  * Block SIGTERM/SIGINT in the main thread before gn_rpc_init() so gRPC's
  * threads inherit the mask (common/daemon.h does it).
- * gn_rpc_init() also raises glibc's malloc mmap/trim thresholds (mallopt)
- * unless the environment tunes malloc: gRPC's per-read buffers otherwise
- * cost page faults on every MiB received (see common/rpc.c). */
+ * Malloc tuning is the program's choice: see gn_rpc_tune_malloc(). */
 void gn_rpc_init(void);
+
+/* glibc malloc tuning for a program using this layer; call once from
+ * main before any thread.  THROUGHPUT (servers) keeps gRPC's receive
+ * buffers on the heap, trading retained memory for fewer page faults;
+ * BOUNDED (the client) returns freed memory quickly so resident memory
+ * follows live use.  Does nothing when the environment tunes malloc
+ * (GLIBC_TUNABLES glibc.malloc.*, MALLOC_*_ environment variables). */
+enum gn_malloc_mode { GN_MALLOC_THROUGHPUT, GN_MALLOC_BOUNDED };
+void gn_rpc_tune_malloc(enum gn_malloc_mode mode);
 void gn_rpc_shutdown(void);
 
 #endif

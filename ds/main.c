@@ -144,6 +144,7 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 64 << 20);
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	mallopt(M_ARENA_MAX, 2);
+	gn_rpc_tune_malloc(GN_MALLOC_THROUGHPUT);
 
 	/* Before any thread, so that only the main thread takes signals. */
 	gn_daemon_block_signals();

@@ -426,6 +426,8 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* The client's memory is bounded (issue #7): see common/rpc.c. */
+	gn_rpc_tune_malloc(GN_MALLOC_BOUNDED);
 	gn_rpc_init();
 	rpc_up = true;
 

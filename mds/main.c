@@ -321,6 +321,7 @@ int main(int argc, char **argv)
 		gn_conf_release(&conf);
 		return ret;
 	}
+	gn_rpc_tune_malloc(GN_MALLOC_THROUGHPUT);
 	gn_rpc_init();
 	ret = serve(&conf.mds, (uint32_t)conf.security.admin_gid, &a);
 	gn_rpc_shutdown();
