@@ -257,6 +257,12 @@ struct fs_session {
 	int npf_threads;
 	bool pf_stopping;
 
+	/* Foreground read bytes in flight (io_read.c, fs_io_read_begin):
+	 * bounds reply buffers, landing buffers and received replies. */
+	pthread_mutex_t rd_lock;
+	pthread_cond_t rd_cond;
+	uint64_t rd_bytes;
+
 	/* Heartbeat. */
 	pthread_t hb_thread;
 	bool hb_running;

@@ -190,6 +190,9 @@ void fsop_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
+	if (size > FS_READ_MAX)
+		size = FS_READ_MAX;
+	fs_io_read_begin(s, size);
 	buf = xmalloc(size ? size : 1);
 	ret = fs_io_read(s, f->inode, (uint64_t)off, size, buf, &got);
 	if (ret) {
@@ -200,6 +203,7 @@ void fsop_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_buf(req, buf, got);
 	}
 	free(buf);
+	fs_io_read_end(s, size);
 }
 
 /*

@@ -44,10 +44,25 @@ int fs_io_open_reply(struct fs_session *s, struct fs_inode *in,
  * forgets the chunk map unless writes are still buffered. */
 void fs_io_closed(struct fs_inode *in);
 
+/* The largest read served at once (larger ones are answered short). */
+#define FS_READ_MAX ((size_t)16 << 20)
+
 /* Read up to size bytes at off into dst; *got is set to the count (short
  * only at end of file). */
 int fs_io_read(struct fs_session *s, struct fs_inode *in, uint64_t off,
 	       size_t size, char *dst, size_t *got);
+
+/*
+ * The memory of foreground reads is bounded: a read of size bytes holds
+ * a reply buffer, landing buffers and received replies of about 3x size
+ * until it is answered.  fs_io_read_begin() waits until at most
+ * FS_READ_INFLIGHT_MAX bytes of reads are in flight (a larger read waits
+ * until it is alone); fs_io_read_end() with the same size when the reply
+ * is sent.  The caller holds nothing else while it waits.
+ */
+#define FS_READ_INFLIGHT_MAX ((uint64_t)8 << 20)
+void fs_io_read_begin(struct fs_session *s, size_t size);
+void fs_io_read_end(struct fs_session *s, size_t size);
 
 /* Read [off, off+len) of one chunk version (zeros past its length) from
  * its replicas, without touching any inode.  Blocking. */

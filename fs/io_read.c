@@ -412,7 +412,7 @@ struct span {
 static int read_once(struct fs_session *s, struct fs_inode *in, uint64_t off,
 		     size_t size, char *dst, size_t *got, bool *again)
 {
-	struct span sp[(16 << 20) / GN_CHUNK_SIZE + 2];
+	struct span sp[FS_READ_MAX / GN_CHUNK_SIZE + 2];
 	struct runs rs = { 0 };
 	uint64_t fsize, end, gen, pos;
 	size_t n = 0;
@@ -478,8 +478,10 @@ static int read_once(struct fs_session *s, struct fs_inode *in, uint64_t off,
 
 /* ---- prefetch ---- */
 
-/* Largest piece of read-ahead one job fetches (keeps pins bounded). */
-#define PF_JOB_MAX ((uint64_t)8 << 20)
+/* Largest piece of read-ahead one job fetches: keeps pins bounded, and
+ * the memory of a prefetch thread (landing buffer plus received reply,
+ * about 2x this) too. */
+#define PF_JOB_MAX ((uint64_t)4 << 20)
 /* Jobs queued at most; more read-ahead is dropped, not queued. */
 #define PF_QUEUE_MAX 32
 
@@ -615,6 +617,23 @@ void fs_prefetch_stop(struct fs_session *s)
 	s->pfq_len = 0;
 }
 
+void fs_io_read_begin(struct fs_session *s, size_t size)
+{
+	pthread_mutex_lock(&s->rd_lock);
+	while (s->rd_bytes && s->rd_bytes + size > FS_READ_INFLIGHT_MAX)
+		pthread_cond_wait(&s->rd_cond, &s->rd_lock);
+	s->rd_bytes += size;
+	pthread_mutex_unlock(&s->rd_lock);
+}
+
+void fs_io_read_end(struct fs_session *s, size_t size)
+{
+	pthread_mutex_lock(&s->rd_lock);
+	s->rd_bytes -= size;
+	pthread_cond_broadcast(&s->rd_cond);
+	pthread_mutex_unlock(&s->rd_lock);
+}
+
 int fs_io_read(struct fs_session *s, struct fs_inode *in, uint64_t off,
 	       size_t size, char *dst, size_t *got)
 {
@@ -622,8 +641,8 @@ int fs_io_read(struct fs_session *s, struct fs_inode *in, uint64_t off,
 	bool again, pf;
 	int ret;
 
-	if (size > (16u << 20))
-		size = 16u << 20;
+	if (size > FS_READ_MAX)
+		size = FS_READ_MAX;
 	pthread_mutex_lock(&in->lock);
 	pf = s->cache && fs_ra_read(&in->ra, off, size, &pf_off, &pf_len);
 	pthread_mutex_unlock(&in->lock);

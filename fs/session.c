@@ -45,6 +45,8 @@ void fs_session_init(struct fs_session *s, struct gn_conf_client *conf)
 	pthread_cond_init(&s->upq_cond, NULL);
 	pthread_mutex_init(&s->pfq_lock, NULL);
 	pthread_cond_init(&s->pfq_cond, NULL);
+	pthread_mutex_init(&s->rd_lock, NULL);
+	pthread_cond_init(&s->rd_cond, NULL);
 	fs_itab_init(s);
 	s->m.read_bytes = gn_metric_counter("gannet_client_read_bytes_total",
 					    "bytes returned to applications by read", NULL);
@@ -127,6 +129,8 @@ void fs_session_release(struct fs_session *s)
 	pthread_cond_destroy(&s->upq_cond);
 	pthread_mutex_destroy(&s->pfq_lock);
 	pthread_cond_destroy(&s->pfq_cond);
+	pthread_mutex_destroy(&s->rd_lock);
+	pthread_cond_destroy(&s->rd_cond);
 }
 
 static void sleep_ms(int ms)
