@@ -158,6 +158,11 @@ struct fs_inode {
 	unsigned nuploading;
 	bool committing;
 	int wb_err;		/* first upload error, reported once */
+	/* Set (to the raw error) when an upload gave up after op_timeout_ms
+	 * because the cluster was unreachable: the file's other queued
+	 * uploads then fail at once with it instead of each waiting its own
+	 * deadline; cleared when a sync has reported it. */
+	int wb_unreach;
 	/* Every write-back error bumps wb_errseq; each open file reports
 	 * wb_lasterr once if the sequence moved while it was open (Linux's
 	 * errseq_t), so no close() of a writer returns 0 for lost data. */

@@ -333,7 +333,7 @@ static void upload(struct fs_session *s, struct fs_wbuf *w)
 	int64_t deadline = gn_mono_ms() + s->conf->op_timeout_ms;
 	struct fs_chunk base, nc;
 	uint64_t root = 0;
-	bool have_base;
+	bool have_base, unreach = false;
 	int ret;
 
 	pthread_mutex_lock(&in->lock);
@@ -359,20 +359,30 @@ static void upload(struct fs_session *s, struct fs_wbuf *w)
 		if (!have_base || (w->lo == 0 && w->hi >= base.length))
 			root = 0;
 	}
+	/* One deadline per file: once an upload of this file ran out of
+	 * time against an unreachable cluster, the rest fail at once. */
+	ret = in->wb_unreach;
 	pthread_mutex_unlock(&in->lock);
 
-	for (;;) {
+	while (!ret) {
 		ret = allocate(s, in, w, &nc);
 		if (!ret)
 			ret = upload_one(s, w, have_base ? &base : NULL, &nc);
-		if (!ret || !retryable(ret) || gn_mono_ms() >= deadline)
+		if (!ret || !retryable(ret))
 			break;
+		if (gn_mono_ms() >= deadline) {
+			unreach = true;
+			break;
+		}
 		/* A dead chain: a new allocation may place it elsewhere. */
 		struct timespec ts = { 0, 300 * 1000000L };
 		nanosleep(&ts, NULL);
+		ret = 0;
 	}
 
 	pthread_mutex_lock(&in->lock);
+	if (unreach && !in->wb_unreach)
+		in->wb_unreach = ret;
 	if (ret) {
 		gn_metric_inc(s->m.err_upload);
 		log_err("cannot write chunk ino=%llu index=%llu err='%s'",
@@ -475,7 +485,7 @@ int fs_io_sync(struct fs_session *s, struct fs_inode *in, uint64_t handle,
 	uint64_t size;
 	bool set_size, refresh = false;
 	size_t n;
-	int ret = 0, err;
+	int ret = 0, err, unreach;
 
 	pthread_mutex_lock(&in->lock);
 	/* Re-queue at every wake-up: a writer on another handle (or a
@@ -489,7 +499,12 @@ int fs_io_sync(struct fs_session *s, struct fs_inode *in, uint64_t handle,
 	}
 	err = in->wb_err;
 	in->wb_err = 0;
-	if (!in->pending.n && !in->size_dirty)
+	unreach = in->wb_unreach;
+	in->wb_unreach = 0;
+	/* The uploads just gave up on an unreachable cluster: a commit would
+	 * only wait out another op_timeout_ms.  What did upload stays in
+	 * `pending` for the next sync, which tries the cluster again. */
+	if (unreach || (!in->pending.n && !in->size_dirty))
 		goto out;
 	n = in->pending.n;
 	v = xmalloc((n ? n : 1) * sizeof(*v));
