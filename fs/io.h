@@ -12,7 +12,9 @@
  * worker threads (AllocateChunks, then WriteChunk through the replica
  * chain); fs_io_sync() uploads the rest, waits, and commits every new
  * version and the size in one CommitWrite.  An upload error is kept on the
- * inode and returned by the next write or sync of that inode.
+ * inode and returned by the next write or sync of that inode; an upload
+ * that ran out of op_timeout_ms against an unreachable cluster makes the
+ * inode's other queued uploads fail at once (one deadline per file).
  *
  * Locking: all of this works under the inode lock except the network
  * calls of uploads and reads.
