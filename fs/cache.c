@@ -26,6 +26,7 @@ enum entry_queue { Q_NONE, Q_SMALL, Q_MAIN };
 struct entry {
 	uint64_t chunk_id;
 	uint64_t version;
+	uint64_t tag;		/* from fs_cache_publish_tag, for the spill hook */
 	uint32_t block;
 	uint32_t len;
 	uint32_t hnext;		/* index chain, or free list */
@@ -63,7 +64,17 @@ struct stripe {
 	uint64_t hits, misses, evictions, waits, used, pinned;
 };
 
+/* A block evicted under the lock, offered to the spill hook after it. */
+struct victim {
+	bool valid;
+	struct fs_cache_key key;
+	uint64_t tag;
+	uint32_t len;
+};
+
 struct fs_cache {
+	fs_cache_spill_fn spill;
+	void *spill_arg;
 	unsigned char *arena;
 	size_t arena_len;
 	uint32_t nstripes;
@@ -242,7 +253,7 @@ static void entry_free(struct stripe *s, uint32_t i)
  * Free one block by S3-FIFO.  Pinned blocks are passed over.  Returns
  * false when nothing can be evicted (everything pinned).
  */
-static bool evict_one(struct stripe *s)
+static bool evict_one(struct stripe *s, struct victim *v)
 {
 	/* Each entry is passed over at most FREQ_MAX + 2 times. */
 	uint64_t budget = (uint64_t)s->nblocks * (FREQ_MAX + 2) + 8;
@@ -276,6 +287,9 @@ static bool evict_one(struct stripe *s)
 			continue;
 		}
 		e->queue = Q_NONE;
+		*v = (struct victim){ e->state == E_READY,
+				      { e->chunk_id, e->version, e->block },
+				      e->tag, e->len };
 		entry_free(s, i);
 		s->evictions++;
 		return true;
@@ -314,6 +328,7 @@ static void unpin(struct stripe *s, uint32_t i)
 int fs_cache_lookup(struct fs_cache *c, const struct fs_cache_key *key,
 		    struct fs_cache_ref *ref)
 {
+	struct victim v = { .valid = false };
 	struct stripe *s;
 	uint32_t i;
 	int ret;
@@ -340,7 +355,7 @@ int fs_cache_lookup(struct fs_cache *c, const struct fs_cache_key *key,
 		goto out;
 	}
 	s->misses++;
-	if (s->free_head == NIL && !evict_one(s)) {
+	if (s->free_head == NIL && !evict_one(s, &v)) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -355,6 +370,7 @@ int fs_cache_lookup(struct fs_cache *c, const struct fs_cache_key *key,
 		e->version = key->version;
 		e->block = key->block;
 		e->len = 0;
+		e->tag = 0;
 		e->freq = 0;
 		e->state = E_FILLING;
 		e->hnext = *b;
@@ -367,6 +383,11 @@ int fs_cache_lookup(struct fs_cache *c, const struct fs_cache_key *key,
 	ret = FS_CACHE_FILL;
 out:
 	pthread_mutex_unlock(&s->lock);
+	/* The victim's slot is the one just reserved for the caller (the free
+	 * list was empty), pinned and unwritten until we return: its old
+	 * bytes can be offered without the lock. */
+	if (v.valid && c->spill && ret == FS_CACHE_FILL)
+		c->spill(c->spill_arg, &v.key, v.tag, ref->data, v.len, false);
 	return ret;
 }
 
@@ -396,6 +417,12 @@ int fs_cache_peek(struct fs_cache *c, const struct fs_cache_key *key,
 
 void fs_cache_publish(struct fs_cache *c, struct fs_cache_ref *ref, uint32_t len)
 {
+	fs_cache_publish_tag(c, ref, len, 0);
+}
+
+void fs_cache_publish_tag(struct fs_cache *c, struct fs_cache_ref *ref,
+			  uint32_t len, uint64_t tag)
+{
 	struct stripe *s = &c->s[ref->stripe];
 	struct entry *e = &s->e[ref->slot];
 
@@ -405,6 +432,7 @@ void fs_cache_publish(struct fs_cache *c, struct fs_cache_ref *ref, uint32_t len
 	if (e->state != E_FILLING)
 		BUG("cache block %u published twice", ref->slot);
 	e->len = len;
+	e->tag = tag;
 	e->state = E_READY;
 	s->used++;
 	ref->len = len;
@@ -446,6 +474,42 @@ void fs_cache_drop(struct fs_cache *c, uint64_t chunk_id, uint64_t version)
 		if (i != NIL && s->e[i].refs == 0 && s->e[i].state == E_READY)
 			entry_free(s, i);
 		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+void fs_cache_set_spill(struct fs_cache *c, fs_cache_spill_fn fn, void *arg)
+{
+	c->spill = fn;
+	c->spill_arg = arg;
+}
+
+void fs_cache_spill_all(struct fs_cache *c)
+{
+	for (uint32_t n = 0; n < c->nstripes && c->spill; n++) {
+		struct stripe *s = &c->s[n];
+
+		for (uint32_t i = 0; i < s->nblocks; i++) {
+			struct entry *e = &s->e[i];
+			struct fs_cache_key k;
+			uint64_t tag;
+			uint32_t len;
+
+			pthread_mutex_lock(&s->lock);
+			if (e->state != E_READY) {
+				pthread_mutex_unlock(&s->lock);
+				continue;
+			}
+			k = (struct fs_cache_key){ e->chunk_id, e->version, e->block };
+			tag = e->tag;
+			len = e->len;
+			pin(s, i);
+			pthread_mutex_unlock(&s->lock);
+			c->spill(c->spill_arg, &k, tag, s->arena + (size_t)i * FS_CACHE_BLOCK,
+				 len, true);
+			pthread_mutex_lock(&s->lock);
+			unpin(s, i);
+			pthread_mutex_unlock(&s->lock);
+		}
 	}
 }
 

@@ -34,6 +34,7 @@
 #ifndef FS_CACHE_H
 #define FS_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -100,6 +101,27 @@ int fs_cache_peek(struct fs_cache *c, const struct fs_cache_key *key,
  * lookups and wake waiters.  The block stays pinned until fs_cache_put. */
 void fs_cache_publish(struct fs_cache *c, struct fs_cache_ref *ref,
 		      uint32_t len);
+/* Same, with an opaque tag kept with the block and handed to the spill
+ * hook (the client stores the chunk digest). */
+void fs_cache_publish_tag(struct fs_cache *c, struct fs_cache_ref *ref,
+			  uint32_t len, uint64_t tag);
+
+/*
+ * Spill hook (the disk tier): called with each ready block the cache
+ * evicts, on the evicting thread, without any cache lock held, before the
+ * block's memory is reused; data is valid only during the call, which
+ * must not block on I/O unless wait (only fs_cache_spill_all sets it).
+ * Blocks dropped by fs_cache_drop or aborted fills are not offered.
+ */
+typedef void (*fs_cache_spill_fn)(void *arg, const struct fs_cache_key *key,
+				  uint64_t tag, const unsigned char *data,
+				  uint32_t len, bool wait);
+/* Install the hook before the cache is used (not thread-safe). */
+void fs_cache_set_spill(struct fs_cache *c, fs_cache_spill_fn fn, void *arg);
+/* Offer every ready block to the hook with wait set (at unmount, so a
+ * remount finds what was still in memory).  Pins each block during its
+ * call; blocking. */
+void fs_cache_spill_all(struct fs_cache *c);
 /* The fill failed: drop the block, wake waiters (one of them retries),
  * and release the pin.  ref is dead afterwards. */
 void fs_cache_abort(struct fs_cache *c, struct fs_cache_ref *ref);

@@ -1,10 +1,13 @@
 # fs/cache.mk - the client's read cache and read-ahead detector, with their
 # unit tests.  libfs puts $(GN_FS_CACHE_SRC) in its sources.
 GN_FS_CACHE_SRC = %reldir%/cache.c %reldir%/cache.h \
+	%reldir%/dcache.c %reldir%/dcache.h \
 	%reldir%/readahead.c %reldir%/readahead.h
 
-check_PROGRAMS += t/unit/check_fs_cache t/unit/check_fs_readahead
-TESTS += t/unit/check_fs_cache t/unit/check_fs_readahead
+check_PROGRAMS += t/unit/check_fs_cache t/unit/check_fs_readahead \
+	t/unit/check_fs_dcache
+TESTS += t/unit/check_fs_cache t/unit/check_fs_readahead \
+	t/unit/check_fs_dcache
 t_unit_check_fs_cache_SOURCES = t/unit/check_fs_cache.c \
 	%reldir%/cache.c %reldir%/cache.h
 t_unit_check_fs_cache_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -13,3 +16,7 @@ t_unit_check_fs_readahead_SOURCES = t/unit/check_fs_readahead.c \
 	%reldir%/readahead.c %reldir%/readahead.h
 t_unit_check_fs_readahead_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_unit_check_fs_readahead_LDADD = $(CHECK_LIBS)
+t_unit_check_fs_dcache_SOURCES = t/unit/check_fs_dcache.c \
+	%reldir%/dcache.c %reldir%/dcache.h
+t_unit_check_fs_dcache_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_unit_check_fs_dcache_LDADD = libcommon.la $(CHECK_LIBS)

@@ -35,6 +35,7 @@ struct gn_rpc_channel;
 struct gn_bufpool;
 struct gn_metric;
 struct fs_cache;
+struct fs_dcache;
 struct fs_pf_job;
 struct fuse_session;	/* opaque outside fsop*.c / main.c */
 struct fs_session;
@@ -208,6 +209,11 @@ struct fs_metrics {
 	struct gn_metric *cache_bytes;	/* gauge: bytes held by the RAM cache */
 	struct gn_metric *pf_bytes;	/* gauge: prefetch queued or running */
 	uint64_t last_hits, last_misses;	/* stats at the previous scrape */
+	/* Disk tier (fs/dcache.h), following its stats at scrape. */
+	struct gn_metric *dc_hits, *dc_misses, *dc_hit_bytes, *dc_spill_bytes;
+	struct gn_metric *dc_dropped, *dc_discarded;
+	struct gn_metric *dc_bytes;	/* gauge: segment files in use */
+	uint64_t dc_last[6];
 };
 
 struct fs_session {
@@ -242,6 +248,8 @@ struct fs_session {
 	/* Read cache (fs/cache.h): cache_size bytes, NULL if it could not
 	 * be mapped (reads then go uncached). */
 	struct fs_cache *cache;
+	/* Disk tier (fs/dcache.h) under cache_dir, or NULL. */
+	struct fs_dcache *dcache;
 
 	/* Write-back. */
 	struct gn_bufpool *wbpool;
@@ -291,6 +299,13 @@ void fs_session_stop(struct fs_session *s);
 int fs_session_reopen(struct fs_session *s, uint64_t seen_epoch);
 void fs_session_init(struct fs_session *s, struct gn_conf_client *conf);
 void fs_session_release(struct fs_session *s);
+/* session_dcache.c: the disk tier.  open: after the RAM cache exists,
+ * registers its metrics, opens cache_dir if set (failures logged, the
+ * mount goes on without it).  collect: at scrape.  close: after the last
+ * read (unmount), writes the RAM cache's blocks to the tier first. */
+void fs_session_dcache_open(struct fs_session *s);
+void fs_session_dcache_collect(struct fs_session *s);
+void fs_session_dcache_close(struct fs_session *s);
 /* Remember data servers named in a reply. */
 void fs_session_add_servers(struct fs_session *s,
 			    struct Gannet__DsInfo **v, size_t n);

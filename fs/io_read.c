@@ -21,6 +21,7 @@
 #include "fs/io.h"
 #include "fs/mdsc.h"
 #include "fs/cache.h"
+#include "fs/dcache.h"
 #include "common/cksum.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -140,7 +141,8 @@ static void run_publish(struct fs_cache *cache, struct run *r)
 		if (!r->fill[i])
 			continue;
 		memcpy(r->refs[i].data, r->tmp + boff, blen);
-		fs_cache_publish(cache, &r->refs[i], blen);
+		/* The digest goes with the block to the disk tier. */
+		fs_cache_publish_tag(cache, &r->refs[i], blen, r->c.digest);
 		fs_cache_put(cache, &r->refs[i]);
 		r->fill[i] = false;
 	}
@@ -269,6 +271,21 @@ static uint32_t block_len(const struct fs_chunk *c, uint32_t k)
 }
 
 /*
+ * A RAM miss: try the disk tier before the network.  On success the
+ * reserved block ref is published (still pinned) and true returned.
+ */
+static bool disk_fill(struct fs_session *s, const struct fs_chunk *c,
+		      const struct fs_cache_key *key, struct fs_cache_ref *ref,
+		      uint32_t blen)
+{
+	if (!s->dcache || !blen ||
+	    fs_dcache_read(s->dcache, key, c->digest, ref->data, blen))
+		return false;
+	fs_cache_publish_tag(s->cache, ref, blen, c->digest);
+	return true;
+}
+
+/*
  * Plan the chunk part [a, e) of c (chunk offsets; out is where byte a
  * goes, NULL for a prefetch): copy cache hits, zero what lies past the
  * chunk's length, and queue runs for the missing blocks.
@@ -289,6 +306,8 @@ static void plan_chunk(struct fs_session *s, const struct fs_chunk *c,
 		struct fs_cache_ref ref;
 		int ret = s->cache ? fs_cache_lookup(s->cache, &key, &ref) : -ENOMEM;
 
+		if (ret == FS_CACHE_FILL && disk_fill(s, c, &key, &ref, blen))
+			ret = FS_CACHE_HIT;
 		if (ret == FS_CACHE_HIT && ref.len >= GN_MIN(blen, data_e - boff)) {
 			if (out) {
 				uint32_t x = GN_MAX(a, boff);

@@ -10,7 +10,7 @@ libfs_la_SOURCES = \
 	%reldir%/chunkmap.c %reldir%/inode.c %reldir%/session.c \
 	%reldir%/mdsc.c %reldir%/dsc.c %reldir%/io_read.c %reldir%/io_write.c \
 	%reldir%/fsop.c %reldir%/fsop_entry.c %reldir%/fsop_dir.c \
-	%reldir%/fsop_file.c %reldir%/fsop_xattr.c \
+	%reldir%/fsop_file.c %reldir%/fsop_xattr.c %reldir%/session_dcache.c \
 	$(GN_FS_CACHE_SRC)
 libfs_la_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(PROTOBUF_C_CFLAGS) \
 	$(XXHASH_CFLAGS)

@@ -95,6 +95,7 @@ static void collect(void *arg)
 	size_t total, avail;
 
 	collect_cache(s);
+	fs_session_dcache_collect(s);
 	if (!s->wbpool)
 		return;
 	total = s->conf->writeback_limit / GN_CHUNK_SIZE;
@@ -118,6 +119,7 @@ void fs_session_release(struct fs_session *s)
 		gn_rpc_client_free(s->rpc);
 	if (s->wbpool)
 		gn_bufpool_free(s->wbpool);
+	fs_session_dcache_close(s);
 	if (s->cache)
 		fs_cache_free(s->cache);
 	free(s->mds_addr);
@@ -240,6 +242,7 @@ int fs_session_start(struct fs_session *s, char *err, size_t errlen)
 			 (unsigned long long)s->conf->cache_size);
 		s->cache = NULL;
 	}
+	fs_session_dcache_open(s);
 	return session_open(s, 0,
 			    (int)GN_MIN((int64_t)MOUNT_DEADLINE_MS, s->conf->timeout_ms),
 			    err, errlen);
@@ -412,6 +415,7 @@ void fs_session_stop(struct fs_session *s)
 		return;
 	/* Data first: everything buffered goes out before we leave. */
 	fs_prefetch_stop(s);
+	fs_session_dcache_close(s);
 	if (s->upload_threads)
 		fs_itab_foreach(s, sync_cb, NULL);
 	fs_upload_stop(s);
