@@ -6,6 +6,7 @@
 #include "fs/fs_i.h"
 #include "fs/cache.h"
 #include "fs/dcache.h"
+#include "common/log.h"
 #include "common/metrics.h"
 
 static void spill_cb(void *arg, const struct fs_cache_key *key, uint64_t tag,
@@ -69,8 +70,16 @@ void fs_session_dcache_close(struct fs_session *s)
 {
 	if (!s->dcache)
 		return;
+	struct fs_dcache_stats a, b;
+
 	/* What is still in memory goes to disk, so a remount finds it. */
+	fs_dcache_get_stats(s->dcache, &a);
 	fs_cache_spill_all(s->cache);
+	fs_dcache_drain(s->dcache);
+	fs_dcache_get_stats(s->dcache, &b);
+	log_info("disk cache closing: %llu blocks written from memory, %llu dropped",
+		 (unsigned long long)(b.spilled - a.spilled),
+		 (unsigned long long)(b.dropped - a.dropped));
 	fs_cache_set_spill(s->cache, NULL, NULL);
 	fs_dcache_close(s->dcache);
 	s->dcache = NULL;
