@@ -210,10 +210,10 @@ struct fs_metrics {
 	struct gn_metric *pf_bytes;	/* gauge: prefetch queued or running */
 	uint64_t last_hits, last_misses;	/* stats at the previous scrape */
 	/* Disk tier (fs/dcache.h), following its stats at scrape. */
-	struct gn_metric *dc_hits, *dc_misses, *dc_hit_bytes, *dc_spill_bytes;
-	struct gn_metric *dc_dropped, *dc_discarded;
-	struct gn_metric *dc_bytes;	/* gauge: segment files in use */
+	/* Disk tier counters, in the order of session_dcache.c's table. */
+	struct gn_metric *dc[6];
 	uint64_t dc_last[6];
+	struct gn_metric *dc_bytes;	/* gauge: segment files in use */
 };
 
 struct fs_session {

@@ -8,6 +8,10 @@
 #include "fs/dcache.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/util.h"
+
+#include <stddef.h>
+#include <string.h>
 
 static void spill_cb(void *arg, const struct fs_cache_key *key, uint64_t tag,
 		     const unsigned char *data, uint32_t len, bool wait)
@@ -15,22 +19,29 @@ static void spill_cb(void *arg, const struct fs_cache_key *key, uint64_t tag,
 	fs_dcache_spill(arg, key, tag, data, len, wait);
 }
 
+/* The tier's counters: name, help, and where fs_dcache_stats keeps it. */
+static const struct {
+	const char *name, *help;
+	size_t off;
+} dc_counters[] = {
+#define DC(n, h, f) { "gannet_client_disk_cache_" n, h, offsetof(struct fs_dcache_stats, f) }
+	DC("hits_total", "blocks served from the disk cache tier", hits),
+	DC("misses_total", "RAM misses the disk cache tier could not serve", misses),
+	DC("read_bytes_total", "bytes served from the disk cache tier", hit_bytes),
+	DC("written_bytes_total", "bytes written to the disk cache tier", spill_bytes),
+	DC("dropped_total", "blocks not spilled: queue full or tier unwritable", dropped),
+	DC("discarded_total", "disk cache blocks discarded by verification", discarded),
+#undef DC
+};
+_Static_assert(GN_ARRAY_SIZE(dc_counters) == GN_ARRAY_SIZE(((struct fs_session *)0)->m.dc),
+	       "one metric per counter");
+
 void fs_session_dcache_open(struct fs_session *s)
 {
 	const char *dir = s->conf->cache_dir;
 
-	s->m.dc_hits = gn_metric_counter("gannet_client_disk_cache_hits_total",
-					 "blocks served from the disk cache tier", NULL);
-	s->m.dc_misses = gn_metric_counter("gannet_client_disk_cache_misses_total",
-					   "RAM misses the disk cache tier could not serve", NULL);
-	s->m.dc_hit_bytes = gn_metric_counter("gannet_client_disk_cache_read_bytes_total",
-					      "bytes served from the disk cache tier", NULL);
-	s->m.dc_spill_bytes = gn_metric_counter("gannet_client_disk_cache_written_bytes_total",
-						"bytes written to the disk cache tier", NULL);
-	s->m.dc_dropped = gn_metric_counter("gannet_client_disk_cache_dropped_total",
-					    "blocks not spilled: queue full or tier unwritable", NULL);
-	s->m.dc_discarded = gn_metric_counter("gannet_client_disk_cache_discarded_total",
-					      "disk cache blocks discarded by verification", NULL);
+	for (size_t i = 0; i < GN_ARRAY_SIZE(dc_counters); i++)
+		s->m.dc[i] = gn_metric_counter(dc_counters[i].name, dc_counters[i].help, NULL);
 	s->m.dc_bytes = gn_metric_gauge("gannet_client_disk_cache_bytes",
 					"bytes of segment files of the disk cache tier", NULL);
 	/* Without a RAM cache nothing is evicted and nothing can be filled. */
@@ -45,23 +56,16 @@ void fs_session_dcache_open(struct fs_session *s)
 void fs_session_dcache_collect(struct fs_session *s)
 {
 	struct fs_dcache_stats st;
-	uint64_t now[6];
-	struct gn_metric *m[6] = { s->m.dc_hits, s->m.dc_misses, s->m.dc_hit_bytes,
-				   s->m.dc_spill_bytes, s->m.dc_dropped,
-				   s->m.dc_discarded };
 
 	if (!s->dcache)
 		return;
 	fs_dcache_get_stats(s->dcache, &st);
-	now[0] = st.hits;
-	now[1] = st.misses;
-	now[2] = st.hit_bytes;
-	now[3] = st.spill_bytes;
-	now[4] = st.dropped;
-	now[5] = st.discarded;
-	for (int i = 0; i < 6; i++) {
-		gn_metric_add(m[i], now[i] - s->m.dc_last[i]);
-		s->m.dc_last[i] = now[i];
+	for (size_t i = 0; i < GN_ARRAY_SIZE(dc_counters); i++) {
+		uint64_t now;
+
+		memcpy(&now, (const char *)&st + dc_counters[i].off, sizeof(now));
+		gn_metric_add(s->m.dc[i], now - s->m.dc_last[i]);
+		s->m.dc_last[i] = now;
 	}
 	gn_metric_set(s->m.dc_bytes, (double)st.disk_bytes);
 }

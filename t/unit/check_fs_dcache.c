@@ -123,6 +123,19 @@ START_TEST(test_spill_read_reopen)
 }
 END_TEST
 
+/* XOR one byte of a file on disk with mask (a corruption to detect). */
+static void flip_byte(const char *path, off_t off, unsigned char mask)
+{
+	unsigned char c;
+	int fd = open(path, O_RDWR);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, &c, 1, off), 1);
+	c ^= mask;
+	ck_assert_int_eq(pwrite(fd, &c, 1, off), 1);
+	close(fd);
+}
+
 /* Flip one byte of a record's data on disk: the read misses, the entry
  * is discarded, and a torn tail after a remount loses only that record. */
 START_TEST(test_corruption_discarded)
@@ -130,8 +143,6 @@ START_TEST(test_corruption_discarded)
 	struct fs_dcache *d;
 	struct fs_dcache_stats st;
 	char path[128];
-	unsigned char c;
-	int fd;
 
 	ck_assert_int_eq(fs_dcache_open(dir, 64 * MiB, &d), 0);
 	for (uint32_t b = 0; b < 3; b++)
@@ -139,13 +150,8 @@ START_TEST(test_corruption_discarded)
 	fs_dcache_drain(d);
 	fs_dcache_close(d);
 	snprintf(path, sizeof(path), "%s/seg-0000", dir);
-	fd = open(path, O_RDWR);
-	ck_assert_int_ge(fd, 0);
 	/* Record 1 starts at 512 + 66048; its data 64 bytes later. */
-	ck_assert_int_eq(pread(fd, &c, 1, 512 + 66048 + 64 + 100), 1);
-	c ^= 0x40;
-	ck_assert_int_eq(pwrite(fd, &c, 1, 512 + 66048 + 64 + 100), 1);
-	close(fd);
+	flip_byte(path, 512 + 66048 + 64 + 100, 0x40);
 	ck_assert_int_eq(fs_dcache_open(dir, 64 * MiB, &d), 0);
 	ck_assert_int_eq(get(d, 9, 0, BLK), 1);
 	ck_assert_int_eq(get(d, 9, 1, BLK), 0);
@@ -156,10 +162,7 @@ START_TEST(test_corruption_discarded)
 	fs_dcache_close(d);
 
 	/* A corrupted record header ends the segment's walk there. */
-	fd = open(path, O_RDWR);
-	c = 0xff;
-	ck_assert_int_eq(pwrite(fd, &c, 1, 512 + 2 * 66048 + 8), 1);
-	close(fd);
+	flip_byte(path, 512 + 2 * 66048 + 8, 0xff);
 	ck_assert_int_eq(fs_dcache_open(dir, 64 * MiB, &d), 0);
 	ck_assert_int_eq(get(d, 9, 0, BLK), 1);
 	ck_assert_int_eq(get(d, 9, 2, BLK), 0);
