@@ -20,6 +20,9 @@
 #define GN_CHUNK_SIZE	((uint32_t)4 << 20)	/* 4 MiB */
 #define GN_BLOCK_SIZE	((uint32_t)64 << 10)	/* checksum block, 64 KiB */
 #define GN_BLOCKS_PER_CHUNK (GN_CHUNK_SIZE / GN_BLOCK_SIZE)
+/* The most separate byte ranges one WriteChunk may carry (random writes
+ * into a chunk go out as one new version holding all of them). */
+#define GN_WRITE_EXTENTS_MAX 512
 
 /* Checksum of one block (len <= GN_BLOCK_SIZE, any len accepted). */
 uint64_t gn_cksum(const void *data, size_t len);

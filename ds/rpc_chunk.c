@@ -253,8 +253,9 @@ static int local_error(struct ds *ds, struct gn_rpc_call *call,
 	case -EFBIG:
 		gn_rpc_call_set_error(call, "bad write of chunk %016" PRIx64
 				      ": offset=%u length=%zu chunk_length=%u"
-				      " cksums=%zu", rq->chunk_id, rq->offset,
-				      len, rq->chunk_length, rq->n_cksums);
+				      " cksums=%zu extents=%zu", rq->chunk_id, rq->offset,
+				      len, rq->chunk_length, rq->n_cksums,
+				      rq->n_extents / 2);
 		break;
 	default:
 		gn_metric_inc(ds->m.err_io);
@@ -296,6 +297,7 @@ int ds_rpc_write_chunk(void *svc, struct gn_rpc_call *call,
 		.base_version = rq->base_version, .base_length = rq->base_length,
 		.offset = rq->offset, .chunk_length = rq->chunk_length,
 		.cksums = rq->cksums, .ncksums = rq->n_cksums,
+		.extents = rq->extents, .nextents = rq->n_extents / 2,
 		.compression = (enum ds_compression)rq->compression,
 	};
 	const char *rest[DS_MAX_CHAIN];
@@ -309,6 +311,11 @@ int ds_rpc_write_chunk(void *svc, struct gn_rpc_call *call,
 
 	if (chain_rest(ds, rq, rest, &nrest)) {
 		gn_rpc_call_set_error(call, "malformed replica chain");
+		return -EINVAL;
+	}
+	if (rq->n_extents % 2) {
+		gn_rpc_call_set_error(call, "extents of chunk %016" PRIx64
+				      " are not (offset, length) pairs", rq->chunk_id);
 		return -EINVAL;
 	}
 	if (atomic_load(&ds->draining) && !ds_store_has_chunk(ds->store, rq->chunk_id)) {

@@ -99,7 +99,13 @@ struct ds_write_req {
 	uint32_t base_length;
 	uint32_t offset;
 	uint32_t chunk_length;	/* >= offset + data length, <= 4 MiB */
-	const uint64_t *cksums;	/* of the data in 64 KiB pieces */
+	/* Several ranges (nextents >= 1, at most GN_WRITE_EXTENTS_MAX):
+	 * (offset, length) pairs, ascending, not overlapping, none empty;
+	 * the data is their bytes one range after the other and `offset` is
+	 * ignored.  nextents 0: the one range [offset, offset + data length). */
+	const uint32_t *extents;
+	size_t nextents;
+	const uint64_t *cksums;	/* of each range's data in 64 KiB pieces */
 	size_t ncksums;
 	enum ds_compression compression;
 	/* A copy of a version the MDS asks for (ReplicateChunk): allowed
@@ -123,9 +129,10 @@ int ds_store_prepare(struct ds_store *st, const struct ds_write_req *req,
 		     const void *data, const struct gn_bulk *bulk, size_t len,
 		     struct ds_wbuf **out);
 
-/* The verified payload inside w: valid and unchanged until ds_wbuf_free(),
- * also across ds_store_commit(). */
-const void *ds_wbuf_payload(const struct ds_wbuf *w, size_t *len);
+/* The verified payload of w, contiguous as it was received (built on the
+ * first call when w holds several ranges): valid and unchanged until
+ * ds_wbuf_free(), also across ds_store_commit().  Not thread-safe. */
+const void *ds_wbuf_payload(struct ds_wbuf *w, size_t *len);
 
 /*
  * Step 2: build the new version (base bytes read and verified from disk,

@@ -30,10 +30,17 @@
 
 struct ds_wbuf {
 	struct ds_store *st;
-	struct ds_write_req req;	/* cksums pointer not kept */
+	struct ds_write_req req;	/* cksums and extents pointers not kept */
 	uint8_t *buf;			/* [header][chunk bytes] */
-	size_t len;			/* payload bytes at buf + HDR + offset */
-	uint64_t cksums[GN_BLOCKS_PER_CHUNK];	/* the payload's, verified */
+	size_t len;			/* payload bytes, over all ranges */
+	/* The payload's ranges in the chunk as (offset, length) pairs. */
+	uint32_t next;
+	uint32_t ext[2 * GN_WRITE_EXTENTS_MAX];
+	/* Verified client checksums of the blocks the payload covers whole:
+	 * bit k of blk_known says blk_ck[k] holds block k's. */
+	uint64_t blk_ck[GN_BLOCKS_PER_CHUNK];
+	uint64_t blk_known;
+	uint8_t *flat;			/* contiguous payload (ds_wbuf_payload) */
 	bool committed;
 };
 
@@ -239,6 +246,39 @@ static int open_version(struct ds_store *st, uint64_t id, uint64_t version,
 /* Writing                                                            */
 /* ------------------------------------------------------------------ */
 
+/* The ranges of a request as (offset, length) pairs into ext: checked
+ * against the chunk length, the payload's length and its checksum count.
+ * Returns the number of ranges, or -EINVAL. */
+static int request_extents(const struct ds_write_req *r, size_t len, uint32_t *ext)
+{
+	uint64_t end = 0, sum = 0, nck = 0;
+
+	if (!r->nextents) {
+		if ((uint64_t)r->offset + len > r->chunk_length ||
+		    r->ncksums != gn_cksum_count(len))
+			return -EINVAL;
+		ext[0] = r->offset;
+		ext[1] = (uint32_t)len;
+		return len ? 1 : 0;
+	}
+	if (r->nextents > GN_WRITE_EXTENTS_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < r->nextents; i++) {
+		uint32_t off = r->extents[2 * i], l = r->extents[2 * i + 1];
+
+		if (l == 0 || off < end || (uint64_t)off + l > r->chunk_length)
+			return -EINVAL;
+		end = (uint64_t)off + l;
+		sum += l;
+		nck += gn_cksum_count(l);
+		ext[2 * i] = off;
+		ext[2 * i + 1] = l;
+	}
+	if (sum != len || nck != r->ncksums)
+		return -EINVAL;
+	return (int)r->nextents;
+}
+
 static int check_write_req(const struct ds_write_req *r, size_t len)
 {
 	if (r->chunk_length > GN_CHUNK_SIZE || r->offset > GN_CHUNK_SIZE ||
@@ -246,10 +286,42 @@ static int check_write_req(const struct ds_write_req *r, size_t len)
 		return -EFBIG;
 	if (r->chunk_id == 0 || r->version == 0 ||
 	    (r->base_version && r->base_version >= r->version) ||
-	    (uint64_t)r->offset + len > r->chunk_length ||
-	    r->ncksums != gn_cksum_count(len) ||
 	    (r->compression != DS_COMP_NONE && r->compression != DS_COMP_ZSTD))
 		return -EINVAL;
+	return 0;
+}
+
+/* Copy the payload (from data, or from the bulk cursor) to its ranges in
+ * w->buf one 64 KiB piece at a time, while it is in cache, verifying each
+ * piece against the client's checksum. */
+static int copy_payload(struct ds_wbuf *w, const uint64_t *cksums,
+			const uint8_t *data, struct bulk_cursor *cur)
+{
+	uint8_t *d = w->buf + DS_HDR_SIZE;
+	size_t j = 0;
+
+	for (uint32_t i = 0; i < w->next; i++) {
+		uint32_t off = w->ext[2 * i], l = w->ext[2 * i + 1];
+
+		for (uint32_t done = 0; done < l; done += GN_BLOCK_SIZE, j++) {
+			uint32_t pos = off + done, k = GN_MIN(GN_BLOCK_SIZE, l - done);
+
+			if (data) {
+				memcpy(d + pos, data, k);
+				data += k;
+			} else {
+				bulk_next(cur, d + pos, k);
+			}
+			if (gn_cksum(d + pos, k) != cksums[j])
+				return -GN_ERR_CKSUM;
+			/* A piece that is a whole block of the new version. */
+			if (pos % GN_BLOCK_SIZE == 0 &&
+			    pos + k == GN_MIN(pos + GN_BLOCK_SIZE, w->req.chunk_length)) {
+				w->blk_ck[pos / GN_BLOCK_SIZE] = cksums[j];
+				w->blk_known |= (uint64_t)1 << (pos / GN_BLOCK_SIZE);
+			}
+		}
+	}
 	return 0;
 }
 
@@ -259,12 +331,17 @@ int ds_store_prepare(struct ds_store *st, const struct ds_write_req *req,
 {
 	struct bulk_cursor cur = { .b = bulk };
 	struct ds_wbuf *w = NULL;
-	uint8_t *p;
 	int ret;
 
 	ret = check_write_req(req, len);
 	if (ret)
 		return ret;
+	w = xcalloc(1, sizeof(*w));
+	ret = request_extents(req, len, w->ext);
+	if (ret < 0)
+		goto out;
+	w->next = (uint32_t)ret;
+	ret = 0;
 	pthread_mutex_lock(&st->lock);
 	if (req->base_version &&
 	    !ds_index_find(&st->ix, req->chunk_id, req->base_version))
@@ -274,35 +351,22 @@ int ds_store_prepare(struct ds_store *st, const struct ds_write_req *req,
 		ret = -GN_ERR_STALE_VERSION;
 	pthread_mutex_unlock(&st->lock);
 	if (ret)
-		return ret;
+		goto out;
 
-	w = xcalloc(1, sizeof(*w));
 	w->st = st;
 	w->req = *req;
 	w->req.cksums = NULL;
+	w->req.extents = NULL;
 	w->len = len;
 	w->buf = get_buf(st);
 	if (!w->buf) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	p = w->buf + DS_HDR_SIZE + req->offset;
-	/* Copy and hash one 64 KiB piece at a time, while it is in cache. */
-	for (size_t i = 0; i < req->ncksums; i++) {
-		size_t k = GN_MIN(GN_BLOCK_SIZE, len - i * GN_BLOCK_SIZE);
-
-		if (data)
-			memcpy(p + i * GN_BLOCK_SIZE, (const uint8_t *)data + i * GN_BLOCK_SIZE, k);
-		else
-			bulk_next(&cur, p + i * GN_BLOCK_SIZE, k);
-		if (gn_cksum(p + i * GN_BLOCK_SIZE, k) != req->cksums[i]) {
-			ret = -GN_ERR_CKSUM;
-			goto out;
-		}
-		w->cksums[i] = req->cksums[i];
-	}
+	ret = copy_payload(w, req->cksums, data, &cur);
 out:
 	if (ret) {
+		w->st = st;
 		ds_wbuf_free(w);
 		return ret;
 	}
@@ -310,53 +374,105 @@ out:
 	return 0;
 }
 
-const void *ds_wbuf_payload(const struct ds_wbuf *w, size_t *len)
+const void *ds_wbuf_payload(struct ds_wbuf *w, size_t *len)
 {
+	const uint8_t *d = w->buf + DS_HDR_SIZE;
+
 	*len = w->len;
-	return w->buf + DS_HDR_SIZE + w->req.offset;
+	if (w->next <= 1)
+		return d + (w->next ? w->ext[0] : 0);
+	if (!w->flat) {
+		uint8_t *p = w->flat = xmalloc(w->len);
+
+		for (uint32_t i = 0; i < w->next; i++) {
+			memcpy(p, d + w->ext[2 * i], w->ext[2 * i + 1]);
+			p += w->ext[2 * i + 1];
+		}
+	}
+	return w->flat;
 }
 
 void ds_wbuf_free(struct ds_wbuf *w)
 {
 	if (!w)
 		return;
-	put_buf(w->st, w->buf);
+	if (w->buf)
+		put_buf(w->st, w->buf);
+	free(w->flat);
 	free(w);
 }
 
-/* Copy the part of block k (bytes blk) that lies outside the payload
- * [p0, p1) and below bl into d. */
-static void copy_outside(uint8_t *d, const uint8_t *blk, uint32_t k,
-			 uint32_t blen, uint32_t p0, uint32_t p1, uint32_t bl)
+/* The base version's blocks, decoded and verified one at a time as the
+ * gaps between the payload's ranges need them. */
+struct base_src {
+	struct ds_store *st;
+	const struct ds_write_req *r;
+	const struct ds_hdr *h;
+	const uint8_t *frames;		/* frames as read, from frame_off[0] */
+	uint32_t start;			/* frame_off[0] */
+	uint32_t bl;			/* base bytes kept: [0, bl) */
+	uint32_t k;			/* block at blk, or UINT32_MAX */
+	const uint8_t *blk;
+};
+
+/* Fill d[a, b) of a gap: base bytes below bl, zeros from there on. */
+static int fill_gap(struct base_src *src, uint8_t *d, uint32_t a, uint32_t b)
 {
-	uint32_t s = k * GN_BLOCK_SIZE, e = GN_MIN(s + blen, bl);
+	uint32_t top = GN_MIN(b, src->bl);
+	char why[64];
 
-	if (s < p0)
-		memcpy(d + s, blk, GN_MIN(e, p0) - s);
-	if (e > p1) {
-		uint32_t from = GN_MAX(s, p1);
+	for (uint32_t pos = a; pos < top;) {
+		uint32_t k = pos / GN_BLOCK_SIZE, s = k * GN_BLOCK_SIZE;
+		uint32_t e = GN_MIN(s + GN_BLOCK_SIZE, top);
 
-		memcpy(d + from, blk + (from - s), e - from);
+		if (src->k != k) {
+			src->blk = decode_one(src->h, src->frames +
+					      (src->h->frame_off[k] - src->start),
+					      k, why, sizeof(why));
+			if (!src->blk) {
+				ds__quarantine(src->st, src->r->chunk_id,
+					       src->r->base_version, why);
+				return -ENOENT;
+			}
+			src->k = k;
+		}
+		memcpy(d + pos, src->blk + (pos - s), e - pos);
+		pos = e;
 	}
+	if (b > GN_MAX(a, src->bl))
+		memset(d + GN_MAX(a, src->bl), 0, b - GN_MAX(a, src->bl));
+	return 0;
+}
+
+/* Whether any byte of [0, bl) lies outside w's ranges. */
+static bool gap_below(const struct ds_wbuf *w, uint32_t bl)
+{
+	uint32_t pos = 0;
+
+	for (uint32_t i = 0; i < w->next && pos < bl; i++) {
+		if (w->ext[2 * i] > pos)
+			return true;
+		pos = w->ext[2 * i] + w->ext[2 * i + 1];
+	}
+	return pos < bl;
 }
 
 /*
- * Fill the chunk bytes of w around its payload: the base version's first
- * base_length bytes (read and verified through scratch), zeros elsewhere.
- * The base's frames are read into scratch and decoded one block at a time
- * (into the thread's 64 KiB block buffer when compressed), so only the
- * bytes outside the payload are copied into w.
+ * Fill the chunk bytes of w outside its payload's ranges: the base
+ * version's first base_length bytes (read and verified through scratch),
+ * zeros elsewhere.  The base's frames are read into scratch and decoded one
+ * block at a time (into the thread's 64 KiB block buffer when compressed),
+ * so only the bytes in the gaps are copied into w; blocks the payload
+ * covers whole are not decoded at all.
  */
 static int merge_base(struct ds_store *st, struct ds_wbuf *w, uint8_t *scratch)
 {
 	const struct ds_write_req *r = &w->req;
 	uint8_t *d = w->buf + DS_HDR_SIZE;
-	uint32_t p0 = r->offset, p1 = r->offset + (uint32_t)w->len;
-	uint32_t bl = GN_MIN(r->base_length, r->chunk_length);
-	uint32_t nb = 0, start, end;
+	struct base_src src = { .st = st, .r = r, .k = UINT32_MAX };
+	uint32_t bl = GN_MIN(r->base_length, r->chunk_length), pos = 0;
 	struct ds_hdr h;
 	int fd = -1, ret = 0;
-	ssize_t n;
 
 	if (r->base_version && bl > 0) {
 		ret = open_version(st, r->chunk_id, r->base_version, 0, scratch,
@@ -367,17 +483,15 @@ static int merge_base(struct ds_store *st, struct ds_wbuf *w, uint8_t *scratch)
 			goto out;
 		ret = 0;
 		bl = GN_MIN(bl, h.length);	/* past the base's end: zeros */
-		nb = (uint32_t)gn_cksum_count(bl);
-		if (p0 == 0 && p1 >= bl)
-			nb = 0;		/* the payload hides the whole base */
 	} else {
 		bl = 0;
 	}
-	if (nb > 0) {
-		start = h.frame_off[0];
-		end = h.frame_off[nb - 1] + h.frame_len[nb - 1];
-		n = ds_pread_full(fd, scratch + DS_HDR_SIZE, end - start,
-				  DS_HDR_SIZE + start);
+	if (bl > 0 && gap_below(w, bl)) {
+		uint32_t nb = (uint32_t)gn_cksum_count(bl);
+		uint32_t end = h.frame_off[nb - 1] + h.frame_len[nb - 1];
+		ssize_t n = ds_pread_full(fd, scratch + DS_HDR_SIZE, end - h.frame_off[0],
+					  DS_HDR_SIZE + h.frame_off[0]);
+
 		if (n < 0) {
 			ret = (int)n;
 			goto out;
@@ -385,33 +499,24 @@ static int merge_base(struct ds_store *st, struct ds_wbuf *w, uint8_t *scratch)
 		/* A damaged base is quarantined (and reported); for the client
 		 * it is then simply not here: -ENOENT makes it send the whole
 		 * chunk, which needs no base. */
-		if (n != (ssize_t)(end - start)) {
+		if (n != (ssize_t)(end - h.frame_off[0])) {
 			ds__quarantine(st, r->chunk_id, r->base_version, "short file");
 			ret = -ENOENT;
 			goto out;
 		}
-		for (uint32_t k = 0; k < nb; k++) {
-			uint32_t blen = block_len(h.length, k);
-			const uint8_t *blk;
-			char why[64];
-
-			if (k * GN_BLOCK_SIZE >= p0 && k * GN_BLOCK_SIZE + blen <= p1)
-				continue;	/* wholly overwritten */
-			blk = decode_one(&h, scratch + DS_HDR_SIZE + h.frame_off[k] - start,
-					 k, why, sizeof(why));
-			if (!blk) {
-				ds__quarantine(st, r->chunk_id, r->base_version, why);
-				ret = -ENOENT;
-				goto out;
-			}
-			copy_outside(d, blk, k, blen, p0, p1, bl);
-		}
+		src.h = &h;
+		src.frames = scratch + DS_HDR_SIZE;
+		src.start = h.frame_off[0];
+		src.bl = bl;
 	}
-	/* Zeros between the base's end and the payload, and after both. */
-	if (p0 > bl)
-		memset(d + bl, 0, p0 - bl);
-	if (r->chunk_length > GN_MAX(p1, bl))
-		memset(d + GN_MAX(p1, bl), 0, r->chunk_length - GN_MAX(p1, bl));
+	for (uint32_t i = 0; i <= w->next && !ret; i++) {
+		uint32_t gap_end = i < w->next ? w->ext[2 * i] : r->chunk_length;
+
+		if (gap_end > pos)
+			ret = fill_gap(&src, d, pos, gap_end);
+		if (i < w->next)
+			pos = w->ext[2 * i] + w->ext[2 * i + 1];
+	}
 out:
 	if (fd >= 0)
 		close(fd);
@@ -582,20 +687,17 @@ static size_t compress_frames(struct ds_store *st, struct ds_hdr *h,
  */
 static size_t block_cksums(const struct ds_wbuf *w, uint64_t *out)
 {
-	const struct ds_write_req *r = &w->req;
 	const uint8_t *d = w->buf + DS_HDR_SIZE;
-	uint32_t p0 = r->offset, p1 = r->offset + (uint32_t)w->len;
-	size_t n = gn_cksum_count(r->chunk_length);
+	uint32_t len = w->req.chunk_length;
+	size_t n = gn_cksum_count(len);
 
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t s = k * GN_BLOCK_SIZE;
-		uint32_t e = GN_MIN(s + GN_BLOCK_SIZE, r->chunk_length);
 
-		if (p0 % GN_BLOCK_SIZE == 0 && s >= p0 &&
-		    e == GN_MIN(s + GN_BLOCK_SIZE, p1))
-			out[k] = w->cksums[(s - p0) / GN_BLOCK_SIZE];
+		if (w->blk_known & ((uint64_t)1 << k))
+			out[k] = w->blk_ck[k];
 		else
-			out[k] = gn_cksum(d + s, e - s);
+			out[k] = gn_cksum(d + s, GN_MIN(s + GN_BLOCK_SIZE, len) - s);
 	}
 	return n;
 }

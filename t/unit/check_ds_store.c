@@ -313,6 +313,93 @@ START_TEST(test_partial_update_cow)
 }
 END_TEST
 
+/* Write the ranges ext (n pairs) of chunk (bytes at their chunk offsets)
+ * as one new version over base. */
+static int put_ranges(uint64_t id, uint64_t ver, uint64_t base, uint32_t base_len,
+		      uint32_t chunk_len, const unsigned char *chunk,
+		      const uint32_t *ext, size_t n, int comp)
+{
+	static uint64_t ck[GN_WRITE_EXTENTS_MAX + GN_BLOCKS_PER_CHUNK];
+	unsigned char *flat = xbuf(GN_CHUNK_SIZE);
+	size_t len = 0, nck = 0;
+	int ret;
+
+	for (size_t i = 0; i < n; i++) {
+		memcpy(flat + len, chunk + ext[2 * i], ext[2 * i + 1]);
+		nck += gn_cksum_blocks(flat + len, ext[2 * i + 1], ck + nck);
+		len += ext[2 * i + 1];
+	}
+	struct ds_write_req r = {
+		.chunk_id = id, .version = ver, .base_version = base,
+		.base_length = base_len, .chunk_length = chunk_len,
+		.extents = ext, .nextents = n, .cksums = ck, .ncksums = nck,
+		.compression = comp,
+	};
+	ret = ds_store_write(st, &r, flat, len, NULL);
+	free(flat);
+	return ret;
+}
+
+/* Random writes into one chunk go out as one version holding every range:
+ * the bytes between the ranges are the base's, or zeros past it. */
+START_TEST(test_ranges)
+{
+	unsigned char *a = xbuf(4 * MiB), *b = xbuf(4 * MiB), *p = xbuf(4 * MiB);
+	uint32_t ext[2 * GN_WRITE_EXTENTS_MAX + 2] = { 0 };	/* + 2: one too many */
+	int comp = _i;	/* none, then zstd */
+	size_t n = 0;
+
+	if (comp)
+		fill_text(a, 4 * MiB, 6);
+	else
+		fill_random(a, 4 * MiB, 6);
+	fill_random(p, 4 * MiB, 7);
+	ck_assert_int_eq(put_full(30, 1, a, 3 * MiB, comp), 0);
+
+	/* 4 KiB pieces here and there, one spanning two blocks, a whole
+	 * aligned block, and one past the base's end. */
+	memset(b, 0, 4 * MiB);
+	memcpy(b, a, 3 * MiB);
+	uint32_t at[][2] = { { 0, 4096 }, { 8192, 100 }, { BS - 2048, 4096 },
+			     { 3 * BS, BS }, { MiB + 7, 4096 },
+			     { 3 * MiB - 10, 20 }, { 3 * MiB + 4096, 4096 } };
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		ext[2 * n] = at[i][0];
+		ext[2 * n + 1] = at[i][1];
+		memcpy(b + at[i][0], p + at[i][0], at[i][1]);
+		n++;
+	}
+	ck_assert_int_eq(put_ranges(30, 2, 1, 3 * MiB, 4 * MiB, b, ext, n, comp), 0);
+	expect_read(30, 2, 0, 0, b, 4 * MiB);
+	expect_read(30, 1, 0, 0, a, 3 * MiB);	/* the old version is intact */
+
+	/* The most ranges allowed, on a new chunk (no base: zeros between). */
+	memset(b, 0, 4 * MiB);
+	for (n = 0; n < GN_WRITE_EXTENTS_MAX; n++) {
+		ext[2 * n] = (uint32_t)n * 8192;
+		ext[2 * n + 1] = 4096;
+		memcpy(b + n * 8192, p + n * 8192, 4096);
+	}
+	ck_assert_int_eq(put_ranges(31, 1, 0, 0, 4 * MiB, b, ext, n, comp), 0);
+	expect_read(31, 1, 0, 0, b, 4 * MiB);
+
+	/* Bad ranges: refused, nothing stored. */
+	uint32_t overlap[] = { 0, 4096, 4000, 100 };
+	uint32_t empty[] = { 0, 4096, 8192, 0 };
+	uint32_t past[] = { 0, 4096, 2 * MiB - 10, 20 };
+	ck_assert_int_eq(put_ranges(32, 1, 0, 0, 4 * MiB, b, overlap, 2, comp), -EINVAL);
+	ck_assert_int_eq(put_ranges(32, 1, 0, 0, 4 * MiB, b, empty, 2, comp), -EINVAL);
+	ck_assert_int_eq(put_ranges(32, 1, 0, 0, 2 * MiB, b, past, 2, comp), -EINVAL);
+	ext[2 * n] = 4 * MiB - 4096;
+	ext[2 * n + 1] = 4096;
+	ck_assert_int_eq(put_ranges(32, 1, 0, 0, 4 * MiB, b, ext, n + 1, comp), -EINVAL);
+	ck_assert(!ds_store_has_chunk(st, 32));
+	free(a);
+	free(b);
+	free(p);
+}
+END_TEST
+
 START_TEST(test_stale_version)
 {
 	unsigned char a[1000];
@@ -649,6 +736,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_bad_args);
 	tcase_add_test(tc, test_client_cksum_refused);
 	tcase_add_loop_test(tc, test_partial_update_cow, 0, 2);
+	tcase_add_loop_test(tc, test_ranges, 0, 2);
 	tcase_add_test(tc, test_stale_version);
 	tcase_add_loop_test(tc, test_damage_detected_on_read, 0, 2);
 	tcase_add_loop_test(tc, test_verify_detects_data_damage, 0, 2);
