@@ -120,10 +120,18 @@ enum fs_wbuf_state {
 	FS_WB_UPLOADING,	/* a worker owns it */
 };
 
+/* A byte range [lo, hi) of a chunk. */
+struct fs_range {
+	uint32_t lo, hi;
+};
+
 /* One dirty chunk: a GN_CHUNK_SIZE buffer from the session's pool whose
- * bytes [lo, hi) are newer than the chunk on the servers.  Owned by its
- * inode (list `next`), protected by the inode lock; a worker uploading it
- * reads buf without the lock (writers never touch an uploading buffer). */
+ * bytes in the ranges r[0..nr) are newer than the chunk on the servers
+ * (ascending, disjoint, never touching: touching ranges are merged), and
+ * [lo, hi) their span.  Bytes outside the ranges are not in buf.  Owned by
+ * its inode (list `next`), protected by the inode lock; a worker uploading
+ * it reads buf without the lock (writers never touch an uploading
+ * buffer). */
 struct fs_wbuf {
 	struct fs_inode *inode;
 	struct fs_wbuf *next;		/* inode's list */
@@ -133,6 +141,8 @@ struct fs_wbuf {
 	char *buf;
 	uint32_t lo, hi;
 	enum fs_wbuf_state state;
+	uint32_t nr;
+	struct fs_range r[GN_WRITE_EXTENTS_MAX];
 };
 
 /* ------------------------------------------------------------------ */

@@ -120,12 +120,14 @@ int dsc_read(struct fs_session *s, struct gn_rpc_channel *ch,
 int dsc_read_async(struct fs_session *s, struct gn_rpc_channel *ch,
 		   uint64_t chunk_id, uint64_t version, uint32_t off,
 		   uint32_t len, gn_rpc_done_fn done, void *arg);
-/* WriteChunk of data (len bytes at off) with the chain given; *length and
- * *digest are the stored version's. */
+/* WriteChunk of the ranges r[0..nr) of buf (chunk bytes at their chunk
+ * offsets; one range is sent as such, several as extents) as version c on
+ * base_version, with the chain given; *length and *digest are the stored
+ * version's. */
 int dsc_write(struct fs_session *s, struct gn_rpc_channel *ch,
 	      const struct fs_chunk *c, uint64_t base_version,
-	      uint32_t base_length, uint32_t off, uint32_t chunk_length,
-	      const char *data, uint32_t len, const char *const *chain,
+	      uint32_t base_length, uint32_t chunk_length, const char *buf,
+	      const struct fs_range *r, uint32_t nr, const char *const *chain,
 	      size_t nchain, uint32_t *length, uint64_t *digest);
 
 /* Check a ReadChunk reply for [off, off+want) of a chunk and copy the

@@ -481,12 +481,17 @@ static int read_once(struct fs_session *s, struct fs_inode *in, uint64_t off,
 		ret = -EAGAIN;
 	} else {
 		for (struct fs_wbuf *w = in->wb; w; w = w->next) {
-			uint64_t ws = fs_chunk_start(w->index) + w->lo;
-			uint64_t we = fs_chunk_start(w->index) + w->hi;
-			uint64_t a = GN_MAX(ws, off), e = GN_MIN(we, end);
-			if (a < e)
-				memcpy(dst + (a - off), w->buf + (a - fs_chunk_start(w->index)),
-				       e - a);
+			uint64_t cs = fs_chunk_start(w->index);
+
+			if (cs + w->hi <= off || cs + w->lo >= end)
+				continue;
+			for (uint32_t i = 0; i < w->nr; i++) {
+				uint64_t a = GN_MAX(cs + w->r[i].lo, off);
+				uint64_t e = GN_MIN(cs + w->r[i].hi, end);
+
+				if (a < e)
+					memcpy(dst + (a - off), w->buf + (a - cs), e - a);
+			}
 		}
 	}
 	pthread_mutex_unlock(&in->lock);

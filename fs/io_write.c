@@ -1,17 +1,19 @@
 /*
  * io_write.c - the write-back buffer, uploads and commits; see io.h.
  *
- * Each dirty chunk has one buffer (struct fs_wbuf) holding a contiguous
- * dirty range [lo, hi); a write that would leave a gap first fills the gap
- * from the current version (small gaps) or uploads the buffer and starts a
- * new one (large gaps).  A buffer that covers its whole chunk is queued for
- * upload at once; the rest go out at sync, or when the pool runs dry.
+ * Each dirty chunk has one buffer (struct fs_wbuf) holding the exact
+ * byte ranges written (up to GN_WRITE_EXTENTS_MAX of them); writes never
+ * wait for the network, however scattered, until a buffer runs out of
+ * ranges, which uploads it and starts a new one.  A buffer that covers its
+ * whole chunk is queued for upload at once; the rest go out at sync, or
+ * when the pool runs dry.
  *
  * An upload allocates a new version (AllocateChunks) and sends only the
- * dirty range on top of the base version (WriteChunk base_version /
- * base_length).  When the base is not on the target server (FAILED_
- * PRECONDITION/ENOENT) or the MDS gave a new chunk id, the whole chunk is
- * rebuilt in the buffer (read-modify-write) and sent.  Uploaded versions go
+ * dirty ranges, all in one WriteChunk, on top of the base version
+ * (base_version / base_length); holes between them are the base's bytes
+ * or zeros, built by the data server.  When the base is not on the target
+ * server (FAILED_PRECONDITION/ENOENT) or the MDS gave a new chunk id, the
+ * whole chunk is rebuilt in the buffer (read-modify-write) and sent.  Uploaded versions go
  * into the inode's map at once (so reads see them) and into `pending`,
  * which the next sync commits to the MDS in one CommitWrite.
  *
@@ -31,9 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* Gaps up to this are filled from the servers; larger ones upload first. */
-#define GAP_FILL_MAX ((uint32_t)1 << 20)
 
 static struct fs_wbuf *wbuf_find(struct fs_inode *in, uint64_t index)
 {
@@ -81,7 +80,7 @@ static void queue_all(struct fs_session *s, struct fs_inode *in)
 		next = w->next;
 		if (w->state != FS_WB_DIRTY)
 			continue;
-		if (w->hi > w->lo) {
+		if (w->nr) {
 			wbuf_queue(s, in, w);
 		} else {
 			wbuf_unlink(in, w);
@@ -126,19 +125,33 @@ static bool chunk_uploading(const struct fs_inode *in, const struct fs_wbuf *w)
 	return false;
 }
 
-/* Fill buf [a, b) of chunk index from its current version; under lock. */
-static int fill_from_base(struct fs_session *s, struct fs_inode *in,
-			  struct fs_wbuf *w, uint32_t a, uint32_t b)
+/* Add [a, b) to w's ranges, merging it with the ranges it overlaps or
+ * touches.  false (w unchanged) when that would need one range more than
+ * w can hold. */
+static bool wbuf_add_range(struct fs_wbuf *w, uint32_t a, uint32_t b)
 {
-	struct fs_chunk *c = fs_chunkmap_find(&in->map, w->index);
+	uint32_t i = 0, j;
 
-	if (a >= b)
-		return 0;
-	if (!c) {
-		memset(w->buf + a, 0, b - a);
-		return 0;
+	while (i < w->nr && w->r[i].hi < a)
+		i++;
+	/* r[i..j) overlap or touch [a, b). */
+	for (j = i; j < w->nr && w->r[j].lo <= b; j++)
+		;
+	if (i == j) {
+		if (w->nr == GN_WRITE_EXTENTS_MAX)
+			return false;
+		memmove(&w->r[i + 1], &w->r[i], (w->nr - i) * sizeof(w->r[0]));
+		w->r[i] = (struct fs_range){ a, b };
+		w->nr++;
+	} else {
+		w->r[i].lo = GN_MIN(w->r[i].lo, a);
+		w->r[i].hi = GN_MAX(w->r[j - 1].hi, b);
+		memmove(&w->r[i + 1], &w->r[j], (w->nr - j) * sizeof(w->r[0]));
+		w->nr -= j - i - 1;
 	}
-	return fs_io_read_chunk(s, c, a, b - a, w->buf + a);
+	w->lo = w->r[0].lo;
+	w->hi = w->r[w->nr - 1].hi;
+	return true;
 }
 
 int fs_io_write(struct fs_session *s, struct fs_file *f, uint64_t off,
@@ -183,34 +196,19 @@ int fs_io_write(struct fs_session *s, struct fs_file *f, uint64_t off,
 			w->inode = in;
 			w->index = idx;
 			w->buf = buf;
-			w->lo = w->hi = a;
 			w->handle = f->handle;
 			w->state = FS_WB_DIRTY;
 			w->next = in->wb;
 			in->wb = w;
 		}
-		if (w->hi > w->lo && (a > w->hi || a + n < w->lo)) {
-			uint32_t ga = a > w->hi ? w->hi : a + n;
-			uint32_t gb = a > w->hi ? a : w->lo;
-
-			if (gb - ga > GAP_FILL_MAX) {
-				wbuf_queue(s, in, w);
-				continue;
-			}
-			ret = fill_from_base(s, in, w, ga, gb);
-			if (ret)
-				goto out;
+		if (!wbuf_add_range(w, a, a + n)) {
+			/* Out of ranges: this one uploads, a new one starts. */
+			wbuf_queue(s, in, w);
+			continue;
 		}
 		memcpy(w->buf + a, src + (pos - off), n);
-		if (w->hi == w->lo) {
-			w->lo = a;
-			w->hi = a + n;
-		} else {
-			w->lo = GN_MIN(w->lo, a);
-			w->hi = GN_MAX(w->hi, a + n);
-		}
 		w->handle = f->handle;
-		if (w->lo == 0 && w->hi == GN_CHUNK_SIZE)
+		if (w->nr == 1 && w->lo == 0 && w->hi == GN_CHUNK_SIZE)
 			wbuf_queue(s, in, w);
 		pos += n;
 	}
@@ -234,20 +232,41 @@ static bool retryable(int err)
 	       err == -ETIMEDOUT || err == -ECONNRESET || err == -EAGAIN;
 }
 
-/* Read base's bytes around w's dirty range into w->buf, making w the whole
- * chunk [0, max(hi, blen)): for servers that cannot build on the base. */
+/* Fill the gaps around w's dirty ranges in w->buf with base's bytes
+ * (zeros past blen), making w the one range [0, max(hi, blen)): for
+ * servers that cannot build on the base.  The base is read whole into a
+ * scratch buffer (one read, however many gaps). */
 static int fill_around(struct fs_session *s, struct fs_wbuf *w,
 		       const struct fs_chunk *base, uint32_t blen)
 {
-	int ret = fs_io_read_chunk(s, base, 0, w->lo, w->buf);
+	uint32_t end = GN_MAX(w->hi, blen), pos = 0;
+	char *tmp = blen ? xmalloc(blen) : NULL;
+	int ret = blen ? fs_io_read_chunk(s, base, 0, blen, tmp) : 0;
 
-	if (!ret && blen > w->hi)
-		ret = fs_io_read_chunk(s, base, w->hi, blen - w->hi, w->buf + w->hi);
+	for (uint32_t i = 0; !ret && i <= w->nr; i++) {
+		uint32_t e = i < w->nr ? w->r[i].lo : end, m = GN_MIN(e, GN_MAX(pos, blen));
+
+		if (m > pos)
+			memcpy(w->buf + pos, tmp + pos, m - pos);
+		if (e > m)
+			memset(w->buf + m, 0, e - m);
+		if (i < w->nr)
+			pos = w->r[i].hi;
+	}
+	free(tmp);
 	if (ret)
 		return ret;
+	w->r[0] = (struct fs_range){ 0, end };
+	w->nr = 1;
 	w->lo = 0;
-	w->hi = GN_MAX(w->hi, blen);
+	w->hi = end;
 	return 0;
+}
+
+/* Whether w's ranges leave any byte of [0, len) out. */
+static bool wbuf_has_gap(const struct fs_wbuf *w, uint32_t len)
+{
+	return len && !(w->nr == 1 && w->lo == 0 && w->hi >= len);
 }
 
 /* Send w's bytes as version nc on top of base (may be NULL).  Rebuilds the
@@ -276,23 +295,22 @@ static int upload_one(struct fs_session *s, struct fs_wbuf *w,
 	}
 	if (!base || base->id != nc->id) {
 		/* A new chunk id: no base on the servers. */
-		if (base && (w->lo > 0 || w->hi < blen)) {
+		if (base && wbuf_has_gap(w, blen)) {
 			ret = fill_around(s, w, base, blen);
 			if (ret)
 				return ret;
 		}
-		ret = dsc_write(s, c0, nc, 0, 0, w->lo, w->hi, w->buf + w->lo,
-				w->hi - w->lo, chain, nchain, &len, &digest);
-	} else {
-		ret = dsc_write(s, c0, nc, base->version, blen, w->lo,
-				GN_MAX(blen, w->hi), w->buf + w->lo, w->hi - w->lo,
+		ret = dsc_write(s, c0, nc, 0, 0, w->hi, w->buf, w->r, w->nr,
 				chain, nchain, &len, &digest);
+	} else {
+		ret = dsc_write(s, c0, nc, base->version, blen, GN_MAX(blen, w->hi),
+				w->buf, w->r, w->nr, chain, nchain, &len, &digest);
 		if (ret == -ENOENT) {
 			/* Base not on that server: send the whole chunk. */
 			ret = fill_around(s, w, base, blen);
 			if (ret)
 				return ret;
-			ret = dsc_write(s, c0, nc, 0, 0, 0, w->hi, w->buf, w->hi,
+			ret = dsc_write(s, c0, nc, 0, 0, w->hi, w->buf, w->r, w->nr,
 					chain, nchain, &len, &digest);
 		}
 	}
@@ -356,7 +374,7 @@ static void upload(struct fs_session *s, struct fs_wbuf *w)
 		}
 		/* Decided now: upload_one widens [lo, hi) when it rebuilds the
 		 * whole chunk from the base. */
-		if (!have_base || (w->lo == 0 && w->hi >= base.length))
+		if (!have_base || !wbuf_has_gap(w, base.length))
 			root = 0;
 	}
 	/* One deadline per file: once an upload of this file ran out of
@@ -675,7 +693,7 @@ int fs_io_lseek(struct fs_session *s, struct fs_inode *in, uint64_t off,
 		fs_chunkmap_put(&m, &in->map.v[i]);
 	for (struct fs_wbuf *w = in->wb; w; w = w->next) {
 		struct fs_chunk c = { .index = w->index, .version = 1 };
-		if (w->hi > w->lo && !fs_chunkmap_find(&m, w->index))
+		if (w->nr && !fs_chunkmap_find(&m, w->index))
 			fs_chunkmap_put(&m, &c);
 	}
 	if (whence == SEEK_DATA)

@@ -18,6 +18,17 @@ $RIO write "$M/rand" "$T/ref/rand" 250 12000000 200000 1 ||
 # Small random writes (a database's pattern) within one chunk.
 $RIO write "$M/small" "$T/ref/small" 1000 1000000 4096 2 ||
 	gn_fail "small random writes differ"
+# Scattered small writes over committed data in a zstd directory: each
+# chunk's writes go out as one version carrying many ranges on top of a
+# compressed base, through a chain of two; every byte between the ranges
+# must stay the base's.
+mkdir "$M/z" "$T/ref/z" || gn_fail "mkdir z"
+"$GN_CTL_BIN" --mds="$GN_MDS_ADDR" --timeout=5000 policy set /z --compression zstd >/dev/null ||
+	gn_fail "policy set /z"
+yes "gannet checkpoint shard, tensor row" | head -c 9000000 >"$T/ref/z/zbase"
+cp "$T/ref/z/zbase" "$M/z/zbase" || gn_fail "cp zbase"
+$RIO write "$M/z/zbase" "$T/ref/z/zbase" 3000 9000000 300 4 ||
+	gn_fail "scattered writes over a compressed base differ"
 
 # Many chunks, sequential, written by dd with odd block sizes.
 head -c $((41 * 1024 * 1024 + 12345)) /dev/urandom >"$T/ref/big"
@@ -70,7 +81,7 @@ sys.exit(0 if d == b"A" * 1000 + b"\0" * (3000000 - 1000) + b"B" else 1)' "$M/tr
 # Everything again through a fresh mount (no client state at all).
 gn_umount "$M"
 gn_mount "$M"
-for f in rand small big c1 c2 c3 c4 mapped; do
+for f in rand small z/zbase big c1 c2 c3 c4 mapped; do
 	$RIO cmp "$M/$f" "$T/ref/$f" || gn_fail "$f differs after remount"
 done
 

@@ -2,7 +2,8 @@
  * check_fs_io.c - the client's write-back buffer without any server: a
  * file with no chunks on the servers (all holes) is written through
  * fs_io_write and read back through fs_io_read, which overlays the
- * buffered bytes.  Checks dirty ranges, gap filling with zeros, chunk
+ * buffered bytes.  Checks dirty ranges (exact, merged when they touch or
+ * overlap, a new buffer once a chunk's run out), holes as zeros, chunk
  * boundaries, full chunks queued for upload, O_APPEND, sticky upload
  * errors, SEEK_DATA/SEEK_HOLE over buffered data, and the local size.
  */
@@ -18,6 +19,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,13 +92,17 @@ START_TEST(test_ranges_and_gap)
 	ck_assert(in->size_dirty);
 	ck_assert(fs_io_local_size(in, &size));
 	ck_assert_uint_eq(size, 13);
-	/* A gap: filled with the (absent = zero) current bytes. */
+	/* A gap: a second range; nothing is read to fill it. */
 	ck_assert_int_eq(fs_io_write(&s, &f, 20, "xyz", 3), 0);
+	ck_assert_uint_eq(w->nr, 2);
 	ck_assert_uint_eq(w->lo, 10);
 	ck_assert_uint_eq(w->hi, 23);
-	/* Before the range, overlapping it. */
+	/* Before the first range, overlapping it: merged. */
 	ck_assert_int_eq(fs_io_write(&s, &f, 8, "12345", 5), 0);
 	ck_assert_uint_eq(w->lo, 8);
+	ck_assert_uint_eq(w->nr, 2);
+	ck_assert_uint_eq(w->r[0].lo, 8);
+	ck_assert_uint_eq(w->r[0].hi, 13);
 	memcpy(exp + 10, "abc", 3);
 	memcpy(exp + 20, "xyz", 3);
 	memcpy(exp + 8, "12345", 5);
@@ -107,6 +113,84 @@ START_TEST(test_ranges_and_gap)
 		size_t got = 1;
 		ck_assert_int_eq(fs_io_read(&s, in, 23, 10, buf, &got), 0);
 		ck_assert_uint_eq(got, 0);
+	}
+}
+END_TEST
+
+static int write_y_ret = -1;
+
+static void *write_y(void *arg)
+{
+	(void)arg;
+	write_y_ret = fs_io_write(&s, &f, 200, "y", 1);
+	return NULL;
+}
+
+/* Scattered small writes each add a range; touching ones merge; a write
+ * that needs a range more than a buffer holds queues that buffer for
+ * upload (writers then wait for it) instead of failing or reading. */
+START_TEST(test_scattered_ranges)
+{
+	char out[8];
+	struct fs_wbuf *w;
+
+	for (uint32_t i = 0; i < GN_WRITE_EXTENTS_MAX; i++)
+		ck_assert_int_eq(fs_io_write(&s, &f, (uint64_t)i * 8192, "r", 1), 0);
+	w = wb_of(0);
+	ck_assert_uint_eq(w->nr, GN_WRITE_EXTENTS_MAX);
+	ck_assert_int_eq(w->state, FS_WB_DIRTY);
+	/* Touching the range at 8192 on both sides: still one range. */
+	ck_assert_int_eq(fs_io_write(&s, &f, 8191, "ab", 2), 0);
+	ck_assert_int_eq(fs_io_write(&s, &f, 8193, "cd", 2), 0);
+	ck_assert_uint_eq(w->nr, GN_WRITE_EXTENTS_MAX);
+	ck_assert_uint_eq(w->r[1].lo, 8191);
+	ck_assert_uint_eq(w->r[1].hi, 8195);
+	/* Bridging two ranges merges them. */
+	{
+		char *fill = calloc(1, 8193);
+		ck_assert_int_eq(fs_io_write(&s, &f, 2 * 8192, fill, 8193), 0);
+		free(fill);
+	}
+	ck_assert_uint_eq(w->nr, GN_WRITE_EXTENTS_MAX - 1);
+	read_all(8190, 6, out);
+	ck_assert_mem_eq(out, "\0abcd\0", 6);
+	read_all(5 * 8192 - 1, 3, out);
+	ck_assert_mem_eq(out, "\0r\0", 3);
+	/* One more range fits; the next one queues the buffer. */
+	ck_assert_int_eq(fs_io_write(&s, &f, 100, "x", 1), 0);
+	ck_assert_uint_eq(w->nr, GN_WRITE_EXTENTS_MAX);
+	ck_assert_ptr_null(s.upq_head);
+	{
+		/* The writer waits for the upload; play the upload worker. */
+		pthread_t t;
+		struct fs_wbuf *nw;
+
+		ck_assert_int_eq(pthread_create(&t, NULL, write_y, NULL), 0);
+		for (int i = 0; i < 5000; i++) {
+			pthread_mutex_lock(&in->lock);
+			bool queued = s.upq_head == w;
+			pthread_mutex_unlock(&in->lock);
+			if (queued)
+				break;
+			usleep(1000);
+		}
+		pthread_mutex_lock(&in->lock);
+		ck_assert_ptr_eq(s.upq_head, w);
+		ck_assert_int_eq(w->state, FS_WB_QUEUED);
+		s.upq_head = s.upq_tail = NULL;
+		in->wb = w->next;	/* the only buffer: at the head */
+		in->nuploading--;
+		gn_bufpool_put(s.wbpool, w->buf);
+		free(w);
+		pthread_cond_broadcast(&in->cond);
+		pthread_mutex_unlock(&in->lock);
+		ck_assert_int_eq(pthread_join(t, NULL), 0);
+		ck_assert_int_eq(write_y_ret, 0);
+		nw = wb_of(0);
+		ck_assert_ptr_nonnull(nw);
+		ck_assert_uint_eq(nw->nr, 1);
+		ck_assert_uint_eq(nw->r[0].lo, 200);
+		ck_assert_uint_eq(nw->r[0].hi, 201);
 	}
 }
 END_TEST
@@ -198,6 +282,7 @@ static Suite *suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_ranges_and_gap);
+	tcase_add_test(tc, test_scattered_ranges);
 	tcase_add_test(tc, test_chunk_boundary_and_full_chunk);
 	tcase_add_test(tc, test_append_and_sticky_error);
 	tcase_add_test(tc, test_seek_over_buffers);
