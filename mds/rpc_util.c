@@ -61,7 +61,7 @@ int mds_rpc_name(const char *name)
 {
 	if (!name)
 		return -EINVAL;
-	return mds_check_name(name, strlen(name));
+	return mds_check_name(name, strlen(name), 0);
 }
 
 void mds_rpc_chunk(const struct mds_chunk *c, Gannet__ChunkInfo *ci,

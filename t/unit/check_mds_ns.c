@@ -128,6 +128,36 @@ START_TEST(test_names)
 }
 END_TEST
 
+/* The one definition of a valid name, over counted bytes. */
+START_TEST(test_check_name)
+{
+	char big[300];
+
+	ck_assert_int_eq(mds_check_name("a", 1, 0), 0);
+	ck_assert_int_eq(mds_check_name("\xff\x01\\", 3, 0), 0);
+	ck_assert_int_eq(mds_check_name(NULL, 0, 0), -EINVAL);
+	ck_assert_int_eq(mds_check_name("", 0, 0), -EINVAL);
+	/* A NUL anywhere among the bytes, even where strlen() would stop. */
+	ck_assert_int_eq(mds_check_name("a\0b", 3, 0), -EINVAL);
+	ck_assert_int_eq(mds_check_name("a\0", 2, 0), -EINVAL);
+	ck_assert_int_eq(mds_check_name("\0", 1, MDS_NAME_DOTS), -EINVAL);
+	ck_assert_int_eq(mds_check_name("a/b", 3, 0), -EINVAL);
+	ck_assert_int_eq(mds_check_name("/", 1, MDS_NAME_DOTS), -EINVAL);
+	/* Only the given length counts: "a/" cut to "a" is fine. */
+	ck_assert_int_eq(mds_check_name("a/", 1, 0), 0);
+	ck_assert_int_eq(mds_check_name(".", 1, 0), -EINVAL);
+	ck_assert_int_eq(mds_check_name("..", 2, 0), -EINVAL);
+	ck_assert_int_eq(mds_check_name(".", 1, MDS_NAME_DOTS), 0);
+	ck_assert_int_eq(mds_check_name("..", 2, MDS_NAME_DOTS), 0);
+	ck_assert_int_eq(mds_check_name("...", 3, 0), 0);
+	memset(big, 'x', sizeof(big));
+	ck_assert_int_eq(mds_check_name(big, 255, 0), 0);
+	ck_assert_int_eq(mds_check_name(big, 256, 0), -ENAMETOOLONG);
+	big[10] = '\0';
+	ck_assert_int_eq(mds_check_name(big, 256, 0), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_create_lookup)
 {
 	struct db_inode n;
@@ -925,6 +955,7 @@ static Suite *mds_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_check_name);
 	tcase_add_test(tc, test_create_lookup);
 	tcase_add_test(tc, test_mknod_types);
 	tcase_add_test(tc, test_unlink_rmdir);
