@@ -28,6 +28,7 @@
 #define MDS_ROOT_INO	1
 #define MDS_NAME_MAX	255
 #define MDS_SYMLINK_MAX	4095
+#define MDS_PATH_MAX	4095	/* a mounted subdir */
 #define MDS_XATTR_NAME_MAX 255
 #define MDS_XATTR_VALUE_MAX 65536
 #define MDS_LINK_MAX	65000

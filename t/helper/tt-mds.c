@@ -121,7 +121,7 @@ static int tt_resolve(struct tt *t, const char *path, uint64_t *ino)
 		struct gn_rpc_result res;
 		q.h = &t->h;
 		q.parent = cur;
-		q.name = comp;
+		q.name = gn_rpc_str(comp);
 		ret = CALL(t, "Lookup", &q, entry_reply, &res);
 		if (ret == 0)
 			cur = ((Gannet__EntryReply *)res.reply)->attr->ino;
@@ -223,7 +223,7 @@ static int op_mkdir(struct tt *t, int argc, char **argv)
 	q.h = &t->h;
 	if (parent_or_fail(t, argv[0], &q.parent, name, sizeof(name)))
 		return 1;
-	q.name = name;
+	q.name = gn_rpc_str(name);
 	q.mode = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 8) : 0755;
 	return print_entry(CALL(t, "Mkdir", &q, entry_reply, &res), &res);
 }
@@ -239,7 +239,7 @@ static int op_mknod(struct tt *t, int argc, char **argv)
 	q.h = &t->h;
 	if (parent_or_fail(t, argv[0], &q.parent, name, sizeof(name)))
 		return 1;
-	q.name = name;
+	q.name = gn_rpc_str(name);
 	q.mode = (uint32_t)strtoul(argv[1], NULL, 8);
 	q.rdev = argc > 2 ? strtoull(argv[2], NULL, 0) : 0;
 	return print_entry(CALL(t, "Mknod", &q, entry_reply, &res), &res);
@@ -256,7 +256,7 @@ static int op_remove(struct tt *t, int argc, char **argv, const char *method)
 	q.h = &t->h;
 	if (parent_or_fail(t, argv[0], &q.parent, name, sizeof(name)))
 		return 1;
-	q.name = name;
+	q.name = gn_rpc_str(name);
 	return print_ok(CALL(t, method, &q, unlink_reply, &res), &res);
 }
 
@@ -272,8 +272,8 @@ static int op_rename(struct tt *t, int argc, char **argv)
 	if (parent_or_fail(t, argv[0], &q.parent, name, sizeof(name)) ||
 	    parent_or_fail(t, argv[1], &q.new_parent, nname, sizeof(nname)))
 		return 1;
-	q.name = name;
-	q.new_name = nname;
+	q.name = gn_rpc_str(name);
+	q.new_name = gn_rpc_str(nname);
 	q.flags = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 0) : 0;
 	return print_ok(CALL(t, "Rename", &q, rename_reply, &res), &res);
 }
@@ -290,7 +290,7 @@ static int op_link(struct tt *t, int argc, char **argv)
 	if (resolve_or_fail(t, argv[0], &q.ino) ||
 	    parent_or_fail(t, argv[1], &q.new_parent, nname, sizeof(nname)))
 		return 1;
-	q.new_name = nname;
+	q.new_name = gn_rpc_str(nname);
 	return print_entry(CALL(t, "Link", &q, entry_reply, &res), &res);
 }
 
@@ -305,8 +305,8 @@ static int op_symlink(struct tt *t, int argc, char **argv)
 	q.h = &t->h;
 	if (parent_or_fail(t, argv[1], &q.parent, name, sizeof(name)))
 		return 1;
-	q.name = name;
-	q.target = argv[0];
+	q.name = gn_rpc_str(name);
+	q.target = gn_rpc_str(argv[0]);
 	return print_entry(CALL(t, "Symlink", &q, entry_reply, &res), &res);
 }
 
@@ -444,7 +444,7 @@ static int op_setxattr(struct tt *t, int argc, char **argv, bool sized)
 	q.h = &t->h;
 	if (resolve_or_fail(t, argv[0], &q.ino))
 		return 1;
-	q.name = argv[1];
+	q.name = gn_rpc_str(argv[1]);
 	if (sized) {
 		q.value.len = strtoul(argv[2], NULL, 0);
 		buf = xmalloc(q.value.len + 1);
@@ -471,7 +471,7 @@ static int op_getxattr(struct tt *t, int argc, char **argv, bool remove)
 	q.h = &t->h;
 	if (resolve_or_fail(t, argv[0], &q.ino))
 		return 1;
-	q.name = argv[1];
+	q.name = gn_rpc_str(argv[1]);
 	if (remove)
 		return print_ok(CALL(t, "RemoveXattr", &q, xattr_reply, &res), &res);
 	ret = CALL(t, "GetXattr", &q, get_xattr_reply, &res);
@@ -540,7 +540,7 @@ static int tt_open_write(struct tt *t, const char *path, uint32_t flags,
 		res->err = ret;
 		return ret;
 	}
-	q.name = name;
+	q.name = gn_rpc_str(name);
 	q.mode = 0644;
 	q.flags = O_RDWR | O_CREAT | flags;
 	ret = CALL(t, "Create", &q, open_reply, res);
@@ -1126,27 +1126,27 @@ static int bench_op(struct tt *t, int phase, uint64_t dir, int id, int i)
 		Gannet__MknodRequest q = GANNET__MKNOD_REQUEST__INIT;
 		q.h = &t->h;
 		q.parent = dir;
-		q.name = name;
+		q.name = gn_rpc_str(name);
 		q.mode = 0100644;
 		ret = CALL(t, "Mknod", &q, entry_reply, &res);
 	} else if (phase == 1) {
 		Gannet__LookupRequest q = GANNET__LOOKUP_REQUEST__INIT;
 		q.h = &t->h;
 		q.parent = dir;
-		q.name = name;
+		q.name = gn_rpc_str(name);
 		ret = CALL(t, "Lookup", &q, entry_reply, &res);
 	} else if (phase == 2) {
 		Gannet__RenameRequest q = GANNET__RENAME_REQUEST__INIT;
 		q.h = &t->h;
 		q.parent = q.new_parent = dir;
-		q.name = name;
-		q.new_name = nname;
+		q.name = gn_rpc_str(name);
+		q.new_name = gn_rpc_str(nname);
 		ret = CALL(t, "Rename", &q, rename_reply, &res);
 	} else {
 		Gannet__UnlinkRequest q = GANNET__UNLINK_REQUEST__INIT;
 		q.h = &t->h;
 		q.parent = dir;
-		q.name = nname;
+		q.name = gn_rpc_str(nname);
 		ret = CALL(t, "Unlink", &q, unlink_reply, &res);
 	}
 	gn_rpc_result_release(&res);
@@ -1199,7 +1199,7 @@ int tt_mds_bench(int argc, char **argv)
 		snprintf(name, sizeof(name), "bench-%d-%d-%d", (int)getpid(), nthr, i);
 		q.h = &t.h;
 		q.parent = 1;
-		q.name = name;
+		q.name = gn_rpc_str(name);
 		q.mode = 0755;
 		if (CALL(&t, "Mkdir", &q, entry_reply, &res))
 			return tt_fail(&res);
