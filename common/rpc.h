@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/uio.h>
 #include <protobuf-c/protobuf-c.h>
 
@@ -47,6 +48,17 @@ struct gn_bulk {
 /* Copy up to len bytes of b starting at byte off into dst; returns the
  * number copied (less than len only at the end of b). */
 size_t gn_bulk_copy(const struct gn_bulk *b, size_t off, void *dst, size_t len);
+
+/*
+ * A `bytes` field holding the C string s, for the name fields of
+ * proto/mds.proto.  Borrows s (NULL gives an empty field): s must outlive
+ * the message.  The NUL terminator is not sent.
+ */
+static inline ProtobufCBinaryData gn_rpc_str(const char *s)
+{
+	ProtobufCBinaryData b = { s ? strlen(s) : 0, (uint8_t *)s };
+	return b;
+}
 
 /* ------------------------------------------------------------------ */
 /* Server                                                             */

@@ -215,7 +215,7 @@ static int resolve(struct ctl *c, const char *arg, struct ctl_resolved *out)
 		gn_rpc_result_release(&res);
 		req.h = ctl_hdr(c);
 		req.parent = ino;
-		req.name = comps[i];
+		req.name = gn_rpc_str(comps[i]);
 		snprintf(what, sizeof(what), "'%s'", fspath);
 		ret = ctl_mds_call(c, "Lookup", what, &req.base,
 				   &gannet__entry_reply__descriptor, &res);

@@ -176,7 +176,7 @@ int mdsc_lookup(struct fs_session *s, const struct fs_cred *c, uint64_t parent,
 	struct gn_rpc_result res;
 
 	req.parent = parent;
-	req.name = (char *)name;
+	req.name = gn_rpc_str(name);
 	return entry_out(CALL(s, c, "Lookup", req, entry_reply, MDSC_IDEMPOTENT, &res),
 			 &res, out);
 }
@@ -227,7 +227,7 @@ int mdsc_mknod(struct fs_session *s, const struct fs_cred *c, uint64_t parent,
 	struct gn_rpc_result res;
 
 	req.parent = parent;
-	req.name = (char *)name;
+	req.name = gn_rpc_str(name);
 	req.mode = mode;
 	req.rdev = rdev;
 	req.umask = umask;
@@ -242,7 +242,7 @@ int mdsc_mkdir(struct fs_session *s, const struct fs_cred *c, uint64_t parent,
 	struct gn_rpc_result res;
 
 	req.parent = parent;
-	req.name = (char *)name;
+	req.name = gn_rpc_str(name);
 	req.mode = mode;
 	req.umask = umask;
 	return entry_out(CALL(s, c, "Mkdir", req, entry_reply, 0, &res), &res, out);
@@ -256,7 +256,7 @@ static int unlink_common(struct fs_session *s, const struct fs_cred *c,
 	int ret;
 
 	req.parent = parent;
-	req.name = (char *)name;
+	req.name = gn_rpc_str(name);
 	ret = mdsc_call(s, c, m, &req.base, &req.h,
 			&gannet__unlink_reply__descriptor, 0, 0, &res);
 	gn_rpc_result_release(&res);
@@ -284,9 +284,9 @@ int mdsc_rename(struct fs_session *s, const struct fs_cred *c, uint64_t parent,
 	int ret;
 
 	req.parent = parent;
-	req.name = (char *)name;
+	req.name = gn_rpc_str(name);
 	req.new_parent = newparent;
-	req.new_name = (char *)newname;
+	req.new_name = gn_rpc_str(newname);
 	req.flags = flags;
 	ret = CALL(s, c, "Rename", req, rename_reply, 0, &res);
 	gn_rpc_result_release(&res);
@@ -301,7 +301,7 @@ int mdsc_link(struct fs_session *s, const struct fs_cred *c, uint64_t ino,
 
 	req.ino = ino;
 	req.new_parent = newparent;
-	req.new_name = (char *)newname;
+	req.new_name = gn_rpc_str(newname);
 	return entry_out(CALL(s, c, "Link", req, entry_reply, 0, &res), &res, out);
 }
 
@@ -313,8 +313,8 @@ int mdsc_symlink(struct fs_session *s, const struct fs_cred *c,
 	struct gn_rpc_result res;
 
 	req.parent = parent;
-	req.name = (char *)name;
-	req.target = (char *)target;
+	req.name = gn_rpc_str(name);
+	req.target = gn_rpc_str(target);
 	return entry_out(CALL(s, c, "Symlink", req, entry_reply, 0, &res), &res, out);
 }
 
@@ -355,7 +355,7 @@ int mdsc_setxattr(struct fs_session *s, const struct fs_cred *c, uint64_t ino,
 	int ret;
 
 	req.ino = ino;
-	req.name = (char *)name;
+	req.name = gn_rpc_str(name);
 	req.value.data = (uint8_t *)value;
 	req.value.len = size;
 	req.flags = (uint32_t)flags;
@@ -370,7 +370,7 @@ int mdsc_getxattr(struct fs_session *s, const struct fs_cred *c, uint64_t ino,
 	Gannet__GetXattrRequest req = GANNET__GET_XATTR_REQUEST__INIT;
 
 	req.ino = ino;
-	req.name = (char *)name;
+	req.name = gn_rpc_str(name);
 	return CALL(s, c, "GetXattr", req, get_xattr_reply, MDSC_IDEMPOTENT, res);
 }
 
@@ -391,7 +391,7 @@ int mdsc_removexattr(struct fs_session *s, const struct fs_cred *c,
 	int ret;
 
 	req.ino = ino;
-	req.name = (char *)name;
+	req.name = gn_rpc_str(name);
 	ret = CALL(s, c, "RemoveXattr", req, xattr_reply, 0, &res);
 	gn_rpc_result_release(&res);
 	return ret;
@@ -435,7 +435,7 @@ int mdsc_create(struct fs_session *s, const struct fs_cred *c,
 	Gannet__CreateRequest req = GANNET__CREATE_REQUEST__INIT;
 
 	req.parent = parent;
-	req.name = (char *)name;
+	req.name = gn_rpc_str(name);
 	req.mode = mode;
 	req.umask = umask;
 	req.flags = flags;

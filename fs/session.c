@@ -162,7 +162,7 @@ static int session_open(struct fs_session *s, uint64_t reclaim, int deadline_ms,
 	h.cred = &c;
 	req.h = &h;
 	req.client = client;
-	req.subdir = s->subdir;
+	req.subdir = gn_rpc_str(s->subdir);
 	req.reclaim_session_id = reclaim;
 	for (;;) {
 		struct gn_rpc_callopts o = { 0 };

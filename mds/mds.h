@@ -28,6 +28,7 @@
 #define MDS_ROOT_INO	1
 #define MDS_NAME_MAX	255
 #define MDS_SYMLINK_MAX	4095
+#define MDS_PATH_MAX	4095	/* a mounted subdir */
 #define MDS_XATTR_NAME_MAX 255
 #define MDS_XATTR_VALUE_MAX 65536
 #define MDS_LINK_MAX	65000
@@ -90,8 +91,18 @@ struct mds_changes {
 
 /* ---- names and permissions (ns_inode.c) ---- */
 
-/* 0, -EINVAL (empty, ".", "..", '/'), -ENAMETOOLONG. */
-int mds_check_name(const char *name, size_t len);
+enum mds_name_flags {
+	MDS_NAME_DOTS = 1 << 0,		/* accept "." and ".." (Lookup) */
+};
+/*
+ * Check the `len` bytes at `name` as one path component: the single
+ * definition of a valid name, used by the namespace layer and by the RPC
+ * handlers for names that arrive as counted bytes (rpc_mds.h).  `name`
+ * need not be NUL-terminated; a NUL among the `len` bytes is an error.
+ * 0; -EINVAL if empty (or NULL), holding a NUL or '/' byte, or "." or ".."
+ * without MDS_NAME_DOTS; -ENAMETOOLONG over MDS_NAME_MAX bytes.
+ */
+int mds_check_name(const char *name, size_t len, enum mds_name_flags flags);
 /* mask: 4 read, 2 write, 1 search/exec.  0 or -EACCES. */
 int mds_access(const struct mds_cred *c, const struct db_inode *ino, int mask);
 bool mds_cred_in_group(const struct mds_cred *c, uint32_t gid);

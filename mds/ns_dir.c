@@ -86,7 +86,7 @@ static int mkent_fn(struct db_txn *t, void *p)
 static int ns_mkent(struct mds *m, struct mkent_args *a, struct db_inode *out,
 		    struct mds_changes *ch)
 {
-	int ret = mds_check_name(a->name, strlen(a->name));
+	int ret = mds_check_name(a->name, strlen(a->name), 0);
 
 	if (ret)
 		return ret;
@@ -208,7 +208,7 @@ int mds_ns_link(struct mds *m, const struct mds_cred *c, uint64_t ino,
 {
 	struct link_args a = { .m = m, .c = c, .ino = ino, .parent = new_parent,
 			       .name = new_name };
-	int ret = mds_check_name(new_name, strlen(new_name));
+	int ret = mds_check_name(new_name, strlen(new_name), 0);
 
 	if (ret)
 		return ret;
@@ -290,7 +290,7 @@ static int ns_remove(struct mds *m, const struct mds_cred *c, uint64_t parent,
 
 	if (dir && !strcmp(name, ".."))
 		return -ENOTEMPTY;
-	ret = mds_check_name(name, strlen(name));
+	ret = mds_check_name(name, strlen(name), 0);
 	if (ret)
 		return ret;
 	ret = db_write(m->db, unlink_fn, &a);

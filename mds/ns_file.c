@@ -291,7 +291,7 @@ int mds_ns_create(struct mds *m, const struct mds_cred *c, uint64_t session,
 	struct open_args a = { .m = m, .c = c, .session = session,
 			       .parent = parent, .name = name, .mode = mode,
 			       .umask = umask, .flags = flags, .create = true };
-	int ret = mds_check_name(name, strlen(name));
+	int ret = mds_check_name(name, strlen(name), 0);
 
 	if (ret)
 		return ret;

@@ -37,14 +37,15 @@ void ns_change(struct mds_changes *ch, enum mds_inval_kind kind,
 		snprintf(v->name, sizeof(v->name), "%s", name);
 }
 
-int mds_check_name(const char *name, size_t len)
+int mds_check_name(const char *name, size_t len, enum mds_name_flags flags)
 {
 	if (!name || len == 0)
 		return -EINVAL;
 	if (memchr(name, '\0', len) || memchr(name, '/', len))
 		return -EINVAL;
-	if ((len == 1 && name[0] == '.') ||
-	    (len == 2 && name[0] == '.' && name[1] == '.'))
+	if (!(flags & MDS_NAME_DOTS) &&
+	    ((len == 1 && name[0] == '.') ||
+	     (len == 2 && name[0] == '.' && name[1] == '.')))
 		return -EINVAL;
 	if (len > MDS_NAME_MAX)
 		return -ENAMETOOLONG;
@@ -458,13 +459,11 @@ int mds_ns_lookup(struct mds *m, const struct mds_cred *c, uint64_t parent,
 	struct db_inode dir, n;
 	struct db_dirent de;
 	struct db_txn *t;
-	size_t len = strlen(name);
 	int ret;
 
-	if (len > MDS_NAME_MAX)
-		return -ENAMETOOLONG;
-	if (len == 0 || strchr(name, '/'))
-		return -EINVAL;
+	ret = mds_check_name(name, strlen(name), MDS_NAME_DOTS);
+	if (ret)
+		return ret;
 	ret = db_read_begin(m->db, &t);
 	if (ret)
 		return ret;

@@ -197,9 +197,9 @@ int mds_ns_rename(struct mds *m, const struct mds_cred *c, uint64_t parent,
 		return -EINVAL;
 	if ((flags & MDS_RENAME_NOREPLACE) && (flags & MDS_RENAME_EXCHANGE))
 		return -EINVAL;
-	ret = mds_check_name(name, strlen(name));
+	ret = mds_check_name(name, strlen(name), 0);
 	if (ret == 0)
-		ret = mds_check_name(new_name, strlen(new_name));
+		ret = mds_check_name(new_name, strlen(new_name), 0);
 	if (ret)
 		return ret;
 	ret = db_write(m->db, rename_fn, &a);

@@ -15,12 +15,16 @@ MDS_RPC_HANDLER(session_open)
 	struct mds *m = svc;
 	struct mds_cred c;
 	uint64_t id, root;
+	char subdir[MDS_PATH_MAX + 1];
 	int ret;
 
 	ret = mds_rpc_cred(q->h, &c);
 	if (ret)
 		return ret;
-	ret = mds_session_open(m, &c, q->client, gn_rpc_call_peer(call), q->subdir,
+	ret = mds_rpc_text(&q->subdir, MDS_PATH_MAX, -ENAMETOOLONG, subdir);
+	if (ret)
+		return ret;
+	ret = mds_session_open(m, &c, q->client, gn_rpc_call_peer(call), subdir,
 			       q->reclaim_session_id, &id, &root);
 	if (ret)
 		return ret;

@@ -103,12 +103,13 @@ MDS_RPC_HANDLER(create)
 	uint64_t session = mds_rpc_session(q->h);
 	struct mds_open o = { 0 };
 	struct mds_cred c;
+	char name[MDS_NAME_MAX + 1];
 	int ret;
 
 	GET_CRED(q->h, c);
-	if ((ret = mds_rpc_name(q->name)))
+	if ((ret = mds_rpc_name(&q->name, name)))
 		return ret;
-	ret = mds_ns_create(m, &c, session, q->parent, q->name, q->mode, q->umask,
+	ret = mds_ns_create(m, &c, session, q->parent, name, q->mode, q->umask,
 			    q->flags, &o, &ch);
 	if (ret)
 		return ret;

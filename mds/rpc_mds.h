@@ -23,8 +23,23 @@ int mds_rpc_cred(const Gannet__ReqHeader *h, struct mds_cred *c);
 int mds_rpc_begin(struct mds *m, const Gannet__ReqHeader *h, struct mds_cred *c);
 uint64_t mds_rpc_session(const Gannet__ReqHeader *h);
 void mds_rpc_attr(const struct db_inode *n, Gannet__Attr *a);
-/* Validate a name field: non-NULL, 1..255, no '/', not "."/".." */
-int mds_rpc_name(const char *name);
+/*
+ * Names arrive as `bytes` (see mds.proto) so that a NUL inside one is seen,
+ * not silently cut off.  These two turn such a field into the C string the
+ * namespace layer takes, or refuse it; `out` is the caller's buffer and is
+ * written only on success.
+ *
+ * mds_rpc_name: an entry name, checked with mds_check_name() ("." and ".."
+ * pass here: the namespace layer knows where they may appear); `out` holds
+ * MDS_NAME_MAX + 1 bytes.  0, -EINVAL, -ENAMETOOLONG.
+ *
+ * mds_rpc_text: any other text (symlink target, xattr name, subdir path):
+ * -EINVAL if it holds a NUL byte, `too_long` if over `max` bytes; `out`
+ * holds max + 1 bytes.  What the text must look like beyond that is the
+ * namespace layer's to check.
+ */
+int mds_rpc_name(const ProtobufCBinaryData *b, char *out);
+int mds_rpc_text(const ProtobufCBinaryData *b, size_t max, int too_long, char *out);
 /* Fill ChunkInfo from an mds_chunk (replicas points into c). */
 void mds_rpc_chunk(const struct mds_chunk *c, Gannet__ChunkInfo *ci,
 		   uint32_t *replicas);

@@ -15,6 +15,9 @@
 			return ret_; \
 	} while (0)
 
+/* An xattr name as text; past MDS_XATTR_NAME_MAX it is ERANGE, as Linux. */
+#define XATTR_NAME(b, out) mds_rpc_text((b), MDS_XATTR_NAME_MAX, -ERANGE, (out))
+
 static int reply_entry(struct mds *m, struct gn_rpc_call *call, uint64_t session,
 		       uint64_t parent, const struct db_inode *n)
 {
@@ -64,12 +67,13 @@ MDS_RPC_HANDLER(lookup)
 	struct mds *m = svc;
 	struct mds_cred c;
 	struct db_inode n;
+	char name[MDS_NAME_MAX + 1];
 	int ret;
 
 	GET_CRED(q->h, c);
-	if (!q->name || !q->name[0])
-		return -EINVAL;
-	ret = mds_ns_lookup(m, &c, q->parent, q->name, &n);
+	if ((ret = mds_rpc_name(&q->name, name)))
+		return ret;
+	ret = mds_ns_lookup(m, &c, q->parent, name, &n);
 	if (ret)
 		return ret;
 	return reply_entry(m, call, mds_rpc_session(q->h), q->parent, &n);
@@ -129,12 +133,13 @@ MDS_RPC_HANDLER(mknod)
 	struct mds *m = svc;
 	struct mds_cred c;
 	struct db_inode n;
+	char name[MDS_NAME_MAX + 1];
 	int ret;
 
 	GET_CRED(q->h, c);
-	if ((ret = mds_rpc_name(q->name)))
+	if ((ret = mds_rpc_name(&q->name, name)))
 		return ret;
-	ret = mds_ns_mknod(m, &c, q->parent, q->name, q->mode, q->rdev, q->umask, &n, &ch);
+	ret = mds_ns_mknod(m, &c, q->parent, name, q->mode, q->rdev, q->umask, &n, &ch);
 	if (ret)
 		return ret;
 	return created(m, call, q->h, q->parent, &n, &ch);
@@ -147,12 +152,13 @@ MDS_RPC_HANDLER(mkdir)
 	struct mds *m = svc;
 	struct mds_cred c;
 	struct db_inode n;
+	char name[MDS_NAME_MAX + 1];
 	int ret;
 
 	GET_CRED(q->h, c);
-	if ((ret = mds_rpc_name(q->name)))
+	if ((ret = mds_rpc_name(&q->name, name)))
 		return ret;
-	ret = mds_ns_mkdir(m, &c, q->parent, q->name, q->mode, q->umask, &n, &ch);
+	ret = mds_ns_mkdir(m, &c, q->parent, name, q->mode, q->umask, &n, &ch);
 	if (ret)
 		return ret;
 	return created(m, call, q->h, q->parent, &n, &ch);
@@ -166,13 +172,14 @@ static int do_remove(void *svc, struct gn_rpc_call *call,
 	struct mds_changes ch = { 0 };
 	struct mds *m = svc;
 	struct mds_cred c;
+	char name[MDS_NAME_MAX + 1];
 	int ret;
 
 	GET_CRED(q->h, c);
-	if (!q->name)
-		return -EINVAL;
-	ret = dir ? mds_ns_rmdir(m, &c, q->parent, q->name, &ch) :
-		    mds_ns_unlink(m, &c, q->parent, q->name, &ch);
+	if ((ret = mds_rpc_name(&q->name, name)))
+		return ret;
+	ret = dir ? mds_ns_rmdir(m, &c, q->parent, name, &ch) :
+		    mds_ns_unlink(m, &c, q->parent, name, &ch);
 	if (ret)
 		return ret;
 	mds_lease_recall(m, mds_rpc_session(q->h), &ch);
@@ -196,12 +203,14 @@ MDS_RPC_HANDLER(rename)
 	struct mds_changes ch = { 0 };
 	struct mds *m = svc;
 	struct mds_cred c;
+	char name[MDS_NAME_MAX + 1], new_name[MDS_NAME_MAX + 1];
 	int ret;
 
 	GET_CRED(q->h, c);
-	if ((ret = mds_rpc_name(q->name)) || (ret = mds_rpc_name(q->new_name)))
+	if ((ret = mds_rpc_name(&q->name, name)) ||
+	    (ret = mds_rpc_name(&q->new_name, new_name)))
 		return ret;
-	ret = mds_ns_rename(m, &c, q->parent, q->name, q->new_parent, q->new_name,
+	ret = mds_ns_rename(m, &c, q->parent, name, q->new_parent, new_name,
 			    q->flags, &ch);
 	if (ret)
 		return ret;
@@ -216,12 +225,13 @@ MDS_RPC_HANDLER(link)
 	struct mds *m = svc;
 	struct mds_cred c;
 	struct db_inode n;
+	char new_name[MDS_NAME_MAX + 1];
 	int ret;
 
 	GET_CRED(q->h, c);
-	if ((ret = mds_rpc_name(q->new_name)))
+	if ((ret = mds_rpc_name(&q->new_name, new_name)))
 		return ret;
-	ret = mds_ns_link(m, &c, q->ino, q->new_parent, q->new_name, &n, &ch);
+	ret = mds_ns_link(m, &c, q->ino, q->new_parent, new_name, &n, &ch);
 	if (ret)
 		return ret;
 	return created(m, call, q->h, q->new_parent, &n, &ch);
@@ -234,14 +244,14 @@ MDS_RPC_HANDLER(symlink)
 	struct mds *m = svc;
 	struct mds_cred c;
 	struct db_inode n;
+	char name[MDS_NAME_MAX + 1], target[MDS_SYMLINK_MAX + 1];
 	int ret;
 
 	GET_CRED(q->h, c);
-	if ((ret = mds_rpc_name(q->name)))
+	if ((ret = mds_rpc_name(&q->name, name)) ||
+	    (ret = mds_rpc_text(&q->target, MDS_SYMLINK_MAX, -ENAMETOOLONG, target)))
 		return ret;
-	if (!q->target)
-		return -ENOENT;
-	ret = mds_ns_symlink(m, &c, q->parent, q->name, q->target, &n, &ch);
+	ret = mds_ns_symlink(m, &c, q->parent, name, target, &n, &ch);
 	if (ret)
 		return ret;
 	return created(m, call, q->h, q->parent, &n, &ch);
@@ -323,12 +333,13 @@ MDS_RPC_HANDLER(setxattr)
 	struct mds_changes ch = { 0 };
 	struct mds *m = svc;
 	struct mds_cred c;
+	char name[MDS_XATTR_NAME_MAX + 1];
 	int ret;
 
 	GET_CRED(q->h, c);
-	if (!q->name)
-		return -EINVAL;
-	ret = mds_ns_setxattr(m, &c, q->ino, q->name, q->value.data, q->value.len,
+	if ((ret = XATTR_NAME(&q->name, name)))
+		return ret;
+	ret = mds_ns_setxattr(m, &c, q->ino, name, q->value.data, q->value.len,
 			      q->flags, &ch);
 	if (ret)
 		return ret;
@@ -344,12 +355,13 @@ MDS_RPC_HANDLER(getxattr)
 	struct mds_cred c;
 	void *v = NULL;
 	size_t len = 0;
+	char name[MDS_XATTR_NAME_MAX + 1];
 	int ret;
 
 	GET_CRED(q->h, c);
-	if (!q->name)
-		return -EINVAL;
-	ret = mds_ns_getxattr(m, &c, q->ino, q->name, &v, &len);
+	if ((ret = XATTR_NAME(&q->name, name)))
+		return ret;
+	ret = mds_ns_getxattr(m, &c, q->ino, name, &v, &len);
 	if (ret)
 		return ret;
 	r.value.data = v;
@@ -393,12 +405,13 @@ MDS_RPC_HANDLER(removexattr)
 	struct mds_changes ch = { 0 };
 	struct mds *m = svc;
 	struct mds_cred c;
+	char name[MDS_XATTR_NAME_MAX + 1];
 	int ret;
 
 	GET_CRED(q->h, c);
-	if (!q->name)
-		return -EINVAL;
-	ret = mds_ns_removexattr(m, &c, q->ino, q->name, &ch);
+	if ((ret = XATTR_NAME(&q->name, name)))
+		return ret;
+	ret = mds_ns_removexattr(m, &c, q->ino, name, &ch);
 	if (ret)
 		return ret;
 	mds_lease_recall(m, mds_rpc_session(q->h), &ch);

@@ -57,11 +57,25 @@ void mds_rpc_attr(const struct db_inode *n, Gannet__Attr *a)
 	a->blocks = n->blocks;
 }
 
-int mds_rpc_name(const char *name)
+int mds_rpc_text(const ProtobufCBinaryData *b, size_t max, int too_long, char *out)
 {
-	if (!name)
+	if (b->len && memchr(b->data, '\0', b->len))
 		return -EINVAL;
-	return mds_check_name(name, strlen(name));
+	if (b->len > max)
+		return too_long;
+	if (b->len)
+		memcpy(out, b->data, b->len);
+	out[b->len] = '\0';
+	return 0;
+}
+
+int mds_rpc_name(const ProtobufCBinaryData *b, char *out)
+{
+	int ret = mds_check_name((const char *)b->data, b->len, MDS_NAME_DOTS);
+
+	if (ret)
+		return ret;
+	return mds_rpc_text(b, MDS_NAME_MAX, -ENAMETOOLONG, out);
 }
 
 void mds_rpc_chunk(const struct mds_chunk *c, Gannet__ChunkInfo *ci,

@@ -253,7 +253,7 @@ int mds_session_open(struct mds *m, const struct mds_cred *c,
 	char *path, *save = NULL, *comp;
 	int ret = 0;
 
-	if (subdir && strlen(subdir) > 4095)
+	if (subdir && strlen(subdir) > MDS_PATH_MAX)
 		return -ENAMETOOLONG;
 	path = xstrdup(subdir ? subdir : "");
 

@@ -14,4 +14,5 @@ GN_TT_SOURCES += t/helper/tt-mds.c
 GN_TT_LIBS += libmds.la $(LMDB_LIBS)
 
 GN_INTEGRATION_TESTS += t/t1001-mds-namespace.sh t/t1002-mds-sessions.sh \
-	t/t1003-mds-restart.sh t/t1004-mds-crash.sh t/t1005-mds-chunks.sh
+	t/t1003-mds-restart.sh t/t1004-mds-crash.sh t/t1005-mds-chunks.sh \
+	t/t1006-mds-names.sh

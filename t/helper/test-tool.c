@@ -15,7 +15,7 @@
 
 static const struct tt_cmd cmds[] = {
 	{ "cksum", tt_cksum, "cksum FILE  (block checksums of FILE, one per line)" },
-	{ "mds", tt_mds, "mds ADDR [--uid=N --gid=N --groups=A,B --session=ID] OP ARGS...  (see t/helper/tt-mds.c; prints the errno name on failure)" },
+	{ "mds", tt_mds, "mds ADDR [--uid=N --gid=N --groups=A,B --session=ID --escapes] OP ARGS...  (see t/helper/tt-mds.c; prints the errno name on failure)" },
 	{ "mds-ds-up", tt_mds_ds_up, "mds-ds-up ADDR  (number of UP data servers)" },
 	{ "mds-bench", tt_mds_bench, "mds-bench ADDR THREADS NOPS  (creates, stats, renames, unlinks per second)" },
 	{ "mds-store-bench", tt_mds_store_bench, "mds-store-bench DIR THREADS NOPS yes|no  (durable creates/s without RPC)" },

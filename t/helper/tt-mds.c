@@ -1,10 +1,14 @@
 /* tt-mds.c - test-tool subcommands talking to gannet-mds over RPC
  *
  *   test-tool mds-ds-up ADDR
- *   test-tool mds ADDR [--uid=N] [--gid=N] [--groups=A,B] [--session=ID] OP ARGS...
+ *   test-tool mds ADDR [--uid=N] [--gid=N] [--groups=A,B] [--session=ID]
+ *                      [--escapes] OP ARGS...
  *
  * Paths start with '/' and are resolved with Lookup from the root (as the
- * given uid); "#N" names inode N.  On success an OP prints its result;
+ * given uid); "#N" names inode N.  With --escapes, "\xHH" in a path
+ * component, an xattr name or a symlink target stands for the byte 0xHH and
+ * "\\" for a backslash, so that names with a NUL or a '/' inside can be
+ * sent as they are (the fields are `bytes`).  On success an OP prints its result;
  * on failure it prints the errno name (ENOENT, ...) on stdout, the detail
  * on stderr, and exits 1.
  */
@@ -17,6 +21,7 @@
 #include "mds.pb-c.h"
 #include "mds/mds.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -32,7 +37,37 @@ struct tt {
 	Gannet__Cred cred;
 	uint32_t groups[64];
 	Gannet__ReqHeader h;
+	bool escapes;		/* --escapes: decode \xHH and \\ in names */
 };
+
+/*
+ * The bytes to send for the name s: s itself, or with --escapes s with its
+ * escapes decoded, in place (the result is never longer).  Borrows s.
+ */
+static ProtobufCBinaryData tt_name(const struct tt *t, char *s)
+{
+	ProtobufCBinaryData b = { 0, (uint8_t *)s };
+	const char *in = s;
+	char *out = s;
+
+	if (!t->escapes)
+		return gn_rpc_str(s);
+	while (*in) {
+		if (in[0] == '\\' && in[1] == '\\') {
+			*out++ = '\\';
+			in += 2;
+		} else if (in[0] == '\\' && in[1] == 'x' &&
+			   isxdigit((unsigned char)in[2]) && isxdigit((unsigned char)in[3])) {
+			char hex[3] = { in[2], in[3], '\0' };
+			*out++ = (char)strtoul(hex, NULL, 16);
+			in += 4;
+		} else {
+			*out++ = *in++;
+		}
+	}
+	b.len = (size_t)(out - s);
+	return b;
+}
 
 static int tt_connect(struct tt *t, const char *addr)
 {
@@ -121,7 +156,7 @@ static int tt_resolve(struct tt *t, const char *path, uint64_t *ino)
 		struct gn_rpc_result res;
 		q.h = &t->h;
 		q.parent = cur;
-		q.name = comp;
+		q.name = tt_name(t, comp);
 		ret = CALL(t, "Lookup", &q, entry_reply, &res);
 		if (ret == 0)
 			cur = ((Gannet__EntryReply *)res.reply)->attr->ino;
@@ -223,7 +258,7 @@ static int op_mkdir(struct tt *t, int argc, char **argv)
 	q.h = &t->h;
 	if (parent_or_fail(t, argv[0], &q.parent, name, sizeof(name)))
 		return 1;
-	q.name = name;
+	q.name = tt_name(t, name);
 	q.mode = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 8) : 0755;
 	return print_entry(CALL(t, "Mkdir", &q, entry_reply, &res), &res);
 }
@@ -239,7 +274,7 @@ static int op_mknod(struct tt *t, int argc, char **argv)
 	q.h = &t->h;
 	if (parent_or_fail(t, argv[0], &q.parent, name, sizeof(name)))
 		return 1;
-	q.name = name;
+	q.name = tt_name(t, name);
 	q.mode = (uint32_t)strtoul(argv[1], NULL, 8);
 	q.rdev = argc > 2 ? strtoull(argv[2], NULL, 0) : 0;
 	return print_entry(CALL(t, "Mknod", &q, entry_reply, &res), &res);
@@ -256,7 +291,7 @@ static int op_remove(struct tt *t, int argc, char **argv, const char *method)
 	q.h = &t->h;
 	if (parent_or_fail(t, argv[0], &q.parent, name, sizeof(name)))
 		return 1;
-	q.name = name;
+	q.name = tt_name(t, name);
 	return print_ok(CALL(t, method, &q, unlink_reply, &res), &res);
 }
 
@@ -272,8 +307,8 @@ static int op_rename(struct tt *t, int argc, char **argv)
 	if (parent_or_fail(t, argv[0], &q.parent, name, sizeof(name)) ||
 	    parent_or_fail(t, argv[1], &q.new_parent, nname, sizeof(nname)))
 		return 1;
-	q.name = name;
-	q.new_name = nname;
+	q.name = tt_name(t, name);
+	q.new_name = tt_name(t, nname);
 	q.flags = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 0) : 0;
 	return print_ok(CALL(t, "Rename", &q, rename_reply, &res), &res);
 }
@@ -290,7 +325,7 @@ static int op_link(struct tt *t, int argc, char **argv)
 	if (resolve_or_fail(t, argv[0], &q.ino) ||
 	    parent_or_fail(t, argv[1], &q.new_parent, nname, sizeof(nname)))
 		return 1;
-	q.new_name = nname;
+	q.new_name = tt_name(t, nname);
 	return print_entry(CALL(t, "Link", &q, entry_reply, &res), &res);
 }
 
@@ -305,8 +340,8 @@ static int op_symlink(struct tt *t, int argc, char **argv)
 	q.h = &t->h;
 	if (parent_or_fail(t, argv[1], &q.parent, name, sizeof(name)))
 		return 1;
-	q.name = name;
-	q.target = argv[0];
+	q.name = tt_name(t, name);
+	q.target = tt_name(t, argv[0]);
 	return print_entry(CALL(t, "Symlink", &q, entry_reply, &res), &res);
 }
 
@@ -444,7 +479,7 @@ static int op_setxattr(struct tt *t, int argc, char **argv, bool sized)
 	q.h = &t->h;
 	if (resolve_or_fail(t, argv[0], &q.ino))
 		return 1;
-	q.name = argv[1];
+	q.name = tt_name(t, argv[1]);
 	if (sized) {
 		q.value.len = strtoul(argv[2], NULL, 0);
 		buf = xmalloc(q.value.len + 1);
@@ -471,7 +506,7 @@ static int op_getxattr(struct tt *t, int argc, char **argv, bool remove)
 	q.h = &t->h;
 	if (resolve_or_fail(t, argv[0], &q.ino))
 		return 1;
-	q.name = argv[1];
+	q.name = tt_name(t, argv[1]);
 	if (remove)
 		return print_ok(CALL(t, "RemoveXattr", &q, xattr_reply, &res), &res);
 	ret = CALL(t, "GetXattr", &q, get_xattr_reply, &res);
@@ -540,7 +575,7 @@ static int tt_open_write(struct tt *t, const char *path, uint32_t flags,
 		res->err = ret;
 		return ret;
 	}
-	q.name = name;
+	q.name = tt_name(t, name);
 	q.mode = 0644;
 	q.flags = O_RDWR | O_CREAT | flags;
 	ret = CALL(t, "Create", &q, open_reply, res);
@@ -869,6 +904,37 @@ static int tt_session_open(struct tt *t, const char *client, uint64_t *id)
 	return ret;
 }
 
+/* session-open SUBDIR: open a session rooted at SUBDIR (what a mount of
+ * HOST:SUBDIR sends), print "root=INO" and close the session again. */
+static int op_session_open(struct tt *t, int argc, char **argv)
+{
+	Gannet__SessionOpenRequest q = GANNET__SESSION_OPEN_REQUEST__INIT;
+	Gannet__SessionCloseRequest cq = GANNET__SESSION_CLOSE_REQUEST__INIT;
+	Gannet__SessionOpenReply *r;
+	Gannet__ReqHeader h;
+	struct gn_rpc_result res;
+	uint64_t root;
+
+	if (argc < 1)
+		return 2;
+	q.h = &t->h;
+	q.client = (char *)"tt-session-open";
+	q.subdir = tt_name(t, argv[0]);
+	if (CALL(t, "SessionOpen", &q, session_open_reply, &res))
+		return tt_fail(&res);
+	r = (Gannet__SessionOpenReply *)res.reply;
+	root = r->root_ino;
+	h = t->h;
+	h.session_id = r->session_id;
+	gn_rpc_result_release(&res);
+	cq.h = &h;
+	if (CALL(t, "SessionClose", &cq, session_close_reply, &res))
+		return tt_fail(&res);
+	gn_rpc_result_release(&res);
+	printf("root=%" PRIu64 "\n", root);
+	return 0;
+}
+
 /* Open a session, create PATH, commit one chunk, unlink it while open,
  * print "ino=N session=S", and leave without closing anything (a client
  * that died). */
@@ -1126,27 +1192,27 @@ static int bench_op(struct tt *t, int phase, uint64_t dir, int id, int i)
 		Gannet__MknodRequest q = GANNET__MKNOD_REQUEST__INIT;
 		q.h = &t->h;
 		q.parent = dir;
-		q.name = name;
+		q.name = gn_rpc_str(name);
 		q.mode = 0100644;
 		ret = CALL(t, "Mknod", &q, entry_reply, &res);
 	} else if (phase == 1) {
 		Gannet__LookupRequest q = GANNET__LOOKUP_REQUEST__INIT;
 		q.h = &t->h;
 		q.parent = dir;
-		q.name = name;
+		q.name = gn_rpc_str(name);
 		ret = CALL(t, "Lookup", &q, entry_reply, &res);
 	} else if (phase == 2) {
 		Gannet__RenameRequest q = GANNET__RENAME_REQUEST__INIT;
 		q.h = &t->h;
 		q.parent = q.new_parent = dir;
-		q.name = name;
-		q.new_name = nname;
+		q.name = gn_rpc_str(name);
+		q.new_name = gn_rpc_str(nname);
 		ret = CALL(t, "Rename", &q, rename_reply, &res);
 	} else {
 		Gannet__UnlinkRequest q = GANNET__UNLINK_REQUEST__INIT;
 		q.h = &t->h;
 		q.parent = dir;
-		q.name = nname;
+		q.name = gn_rpc_str(nname);
 		ret = CALL(t, "Unlink", &q, unlink_reply, &res);
 	}
 	gn_rpc_result_release(&res);
@@ -1199,7 +1265,7 @@ int tt_mds_bench(int argc, char **argv)
 		snprintf(name, sizeof(name), "bench-%d-%d-%d", (int)getpid(), nthr, i);
 		q.h = &t.h;
 		q.parent = 1;
-		q.name = name;
+		q.name = gn_rpc_str(name);
 		q.mode = 0755;
 		if (CALL(&t, "Mkdir", &q, entry_reply, &res))
 			return tt_fail(&res);
@@ -1395,6 +1461,8 @@ static int tt_dispatch(struct tt *t, int argc, char **argv)
 		return op_report_bad(t, argc, argv);
 	if (!strcmp(op, "sessions"))
 		return op_sessions(t);
+	if (!strcmp(op, "session-open"))
+		return op_session_open(t, argc, argv);
 	if (!strcmp(op, "orphan"))
 		return op_orphan(t, argc, argv);
 	if (!strcmp(op, "lease-recall"))
@@ -1426,6 +1494,8 @@ int tt_mds(int argc, char **argv)
 			t.cred.uid = (uint32_t)atoi(argv[i] + 6);
 		else if (!strncmp(argv[i], "--gid=", 6))
 			t.cred.gid = (uint32_t)atoi(argv[i] + 6);
+		else if (!strcmp(argv[i], "--escapes"))
+			t.escapes = true;
 		else if (!strncmp(argv[i], "--session=", 10))
 			t.h.session_id = strtoull(argv[i] + 10, NULL, 10);
 		else if (!strncmp(argv[i], "--groups=", 9)) {

@@ -1,6 +1,7 @@
 /* check_mds_ns.c - the MDS namespace layer on a temporary LMDB (no network) */
 #include "config.h"
 #include "mds/mds.h"
+#include "mds/rpc_mds.h"
 #include "common/cksum.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -125,6 +126,78 @@ START_TEST(test_names)
 	/* Nothing but the one directory was created. */
 	ck_assert_uint_eq(attr(1).nlink, 3);
 	ck_assert_int_eq(check_store(), 0);
+}
+END_TEST
+
+/* The one definition of a valid name, over counted bytes. */
+START_TEST(test_check_name)
+{
+	char big[300];
+
+	ck_assert_int_eq(mds_check_name("a", 1, 0), 0);
+	ck_assert_int_eq(mds_check_name("\xff\x01\\", 3, 0), 0);
+	ck_assert_int_eq(mds_check_name(NULL, 0, 0), -EINVAL);
+	ck_assert_int_eq(mds_check_name("", 0, 0), -EINVAL);
+	/* A NUL anywhere among the bytes, even where strlen() would stop. */
+	ck_assert_int_eq(mds_check_name("a\0b", 3, 0), -EINVAL);
+	ck_assert_int_eq(mds_check_name("a\0", 2, 0), -EINVAL);
+	ck_assert_int_eq(mds_check_name("\0", 1, MDS_NAME_DOTS), -EINVAL);
+	ck_assert_int_eq(mds_check_name("a/b", 3, 0), -EINVAL);
+	ck_assert_int_eq(mds_check_name("/", 1, MDS_NAME_DOTS), -EINVAL);
+	/* Only the given length counts: "a/" cut to "a" is fine. */
+	ck_assert_int_eq(mds_check_name("a/", 1, 0), 0);
+	ck_assert_int_eq(mds_check_name(".", 1, 0), -EINVAL);
+	ck_assert_int_eq(mds_check_name("..", 2, 0), -EINVAL);
+	ck_assert_int_eq(mds_check_name(".", 1, MDS_NAME_DOTS), 0);
+	ck_assert_int_eq(mds_check_name("..", 2, MDS_NAME_DOTS), 0);
+	ck_assert_int_eq(mds_check_name("...", 3, 0), 0);
+	memset(big, 'x', sizeof(big));
+	ck_assert_int_eq(mds_check_name(big, 255, 0), 0);
+	ck_assert_int_eq(mds_check_name(big, 256, 0), -ENAMETOOLONG);
+	big[10] = '\0';
+	ck_assert_int_eq(mds_check_name(big, 256, 0), -EINVAL);
+}
+END_TEST
+
+/* What the RPC handlers do with a `bytes` name field. */
+START_TEST(test_rpc_name)
+{
+	char out[MDS_NAME_MAX + 1], big[300];
+	ProtobufCBinaryData b;
+
+	memset(out, '#', sizeof(out));
+	b = (ProtobufCBinaryData){ 3, (uint8_t *)"a\0b" };
+	ck_assert_int_eq(mds_rpc_name(&b, out), -EINVAL);
+	ck_assert_int_eq(out[0], '#');		/* untouched on failure */
+	b = (ProtobufCBinaryData){ 0, NULL };
+	ck_assert_int_eq(mds_rpc_name(&b, out), -EINVAL);
+	b = (ProtobufCBinaryData){ 3, (uint8_t *)"a/b" };
+	ck_assert_int_eq(mds_rpc_name(&b, out), -EINVAL);
+	memset(big, 'x', sizeof(big));
+	b = (ProtobufCBinaryData){ 256, (uint8_t *)big };
+	ck_assert_int_eq(mds_rpc_name(&b, out), -ENAMETOOLONG);
+	b.len = 255;
+	ck_assert_int_eq(mds_rpc_name(&b, out), 0);
+	ck_assert_uint_eq(strlen(out), 255);
+	/* "." and ".." are left to the namespace layer. */
+	b = (ProtobufCBinaryData){ 2, (uint8_t *)".." };
+	ck_assert_int_eq(mds_rpc_name(&b, out), 0);
+	ck_assert_str_eq(out, "..");
+	b = gn_rpc_str("abc");
+	ck_assert_int_eq(mds_rpc_name(&b, out), 0);
+	ck_assert_str_eq(out, "abc");
+
+	/* Other text: a NUL is EINVAL, the length limit the caller's errno. */
+	b = (ProtobufCBinaryData){ 8, (uint8_t *)"user.k\0x" };
+	ck_assert_int_eq(mds_rpc_text(&b, MDS_XATTR_NAME_MAX, -ERANGE, out), -EINVAL);
+	b = (ProtobufCBinaryData){ 256, (uint8_t *)big };
+	ck_assert_int_eq(mds_rpc_text(&b, MDS_XATTR_NAME_MAX, -ERANGE, out), -ERANGE);
+	b = (ProtobufCBinaryData){ 0, NULL };
+	ck_assert_int_eq(mds_rpc_text(&b, MDS_XATTR_NAME_MAX, -ERANGE, out), 0);
+	ck_assert_str_eq(out, "");
+	b = gn_rpc_str("a/b/c");
+	ck_assert_int_eq(mds_rpc_text(&b, MDS_XATTR_NAME_MAX, -ERANGE, out), 0);
+	ck_assert_str_eq(out, "a/b/c");
 }
 END_TEST
 
@@ -939,6 +1012,8 @@ static Suite *mds_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_check_name);
+	tcase_add_test(tc, test_rpc_name);
 	tcase_add_test(tc, test_create_lookup);
 	tcase_add_test(tc, test_mknod_types);
 	tcase_add_test(tc, test_unlink_rmdir);
