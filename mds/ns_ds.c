@@ -581,11 +581,11 @@ static int trim_fn(struct db_txn *t, void *p)
 	return 0;
 }
 
-/* ---- chunk health: the background scan ---- */
+/* ---- chunk health: the background scan and ListDegraded ---- */
 
 /* How one chunk stands against its file's policy.  The one definition of
- * "degraded" and "damaged", by which the background scan counts and
- * repairs. */
+ * "degraded" and "damaged": the background scan counts and repairs by it,
+ * ListDegraded lists by it. */
 struct chunk_health {
 	uint32_t live;			/* replicas that count (server up) */
 	uint32_t source;		/* a replica to copy from; 0 none */
@@ -733,6 +733,89 @@ out:
 		pthread_mutex_unlock(&m->lock);
 		m->scan_degraded = m->scan_damaged = 0;
 	}
+}
+
+int mds_ns_list_degraded(struct mds *m, uint64_t ino, uint64_t index,
+			 uint32_t max, uint32_t scan, struct mds_degraded_page *out)
+{
+	struct mds_degraded_page pg = { 0 };
+	struct scan_policy pol = { 0 };
+	struct db_cursor *c = NULL;
+	struct db_txn *t;
+	const void *k, *v;
+	size_t kl, vl, cap = 0;
+	uint8_t key[16];
+	uint32_t seen = 0;
+	int ret, r;
+
+	if (max < 1 || max > MDS_DEGRADED_MAX)
+		return -EINVAL;
+	if (!scan)
+		scan = MDS_DEGRADED_SCAN;
+	ns_chunk_key(key, ino, index);
+	ret = db_read_begin(m->db, &t);
+	if (ret)
+		return ret;
+	ret = db_cursor_open(t, DB_CHUNK, &c);
+	if (ret)
+		goto out;
+	for (r = db_cursor_seek(c, key, sizeof(key), &k, &kl, &v, &vl);
+	     r == 0 && pg.n < max && seen < scan;
+	     r = db_cursor_next(c, &k, &kl, &v, &vl), seen++) {
+		struct chunk_health h;
+		struct mds_degraded *d;
+		struct db_chunk ck;
+
+		if (!scan_row(t, &pol, k, kl, v, vl, &ck))
+			continue;
+		pthread_mutex_lock(&m->lock);
+		chunk_judge_locked(m, &ck, pol.want, &h);
+		pthread_mutex_unlock(&m->lock);
+		if (!h.degraded)
+			continue;
+		if (pg.n == cap) {
+			cap = cap ? cap * 2 : 64;
+			pg.v = xrealloc(pg.v, cap * sizeof(*pg.v));
+		}
+		d = &pg.v[pg.n++];
+		memset(d, 0, sizeof(*d));
+		d->ino = db_get_be64(k);
+		d->index = db_get_be64((const uint8_t *)k + 8);
+		d->c = ck;
+		d->want = pol.want;
+		d->live = h.live;
+		memcpy(d->down, h.down, sizeof(d->down));
+		d->ndown = h.ndown;
+		d->bad = h.bad;
+		d->damaged = h.damaged;
+	}
+	/* Stopped at a row not looked at yet, or at the end. */
+	if (r == 0 && kl == 16) {
+		pg.next_ino = db_get_be64(k);
+		pg.next_index = db_get_be64((const uint8_t *)k + 8);
+	} else if (r == 0) {
+		ret = -EIO;
+	} else if (r == -ENOENT) {
+		pg.eof = true;
+	} else {
+		ret = r;
+	}
+out:
+	db_cursor_close(c);
+	db_txn_end(t);
+	if (ret == 0) {
+		*out = pg;
+		pg.v = NULL;
+	}
+	free(pg.v);
+	return ret;
+}
+
+void mds_degraded_page_release(struct mds_degraded_page *p)
+{
+	free(p->v);
+	p->v = NULL;
+	p->n = 0;
 }
 
 struct gc_args {
