@@ -341,12 +341,27 @@ static bool id_in(const uint32_t *v, size_t n, uint32_t id)
 	return false;
 }
 
-/* A replica as the MDS sees it: the server's state now, or "bad". */
-static const char *replica_state(const Gannet__DsInfo *d, bool bad)
+/* Replica i of a listed chunk: its replicas, then the servers whose copy
+ * was reported bad. */
+struct replica_view {
+	uint32_t id;
+	const char *addr;	/* NULL: a server the MDS does not know */
+	const char *state;	/* of the server now, or "bad" */
+	bool counts;		/* towards the policy */
+};
+
+static void replica_view(const Gannet__ListDegradedReply *r,
+			 const Gannet__DegradedChunk *k, size_t i,
+			 struct replica_view *out)
 {
-	if (bad)
-		return "bad";
-	return d ? ctl_ds_state(d->state) : "unknown";
+	bool bad = i >= k->n_replicas;
+	const Gannet__DsInfo *d;
+
+	out->id = bad ? k->bad[i - k->n_replicas] : k->replicas[i];
+	d = page_ds(r, out->id);
+	out->addr = d ? d->addr : NULL;
+	out->state = bad ? "bad" : d ? ctl_ds_state(d->state) : "unknown";
+	out->counts = !bad && !id_in(k->down, k->n_down, out->id);
 }
 
 static void degraded_json(struct ctl_json *j, const Gannet__ListDegradedReply *r,
@@ -362,15 +377,14 @@ static void degraded_json(struct ctl_json *j, const Gannet__ListDegradedReply *r
 	cj_bool(j, "damaged", k->damaged);
 	cj_arr(j, "replicas");
 	for (size_t i = 0; i < k->n_replicas + k->n_bad; i++) {
-		bool bad = i >= k->n_replicas;
-		uint32_t id = bad ? k->bad[i - k->n_replicas] : k->replicas[i];
-		const Gannet__DsInfo *d = page_ds(r, id);
+		struct replica_view v;
 
+		replica_view(r, k, i, &v);
 		cj_obj(j, NULL);
-		cj_u64(j, "id", id);
-		cj_str(j, "addr", d ? d->addr : NULL);
-		cj_str(j, "state", replica_state(d, bad));
-		cj_bool(j, "counts", !bad && !id_in(k->down, k->n_down, id));
+		cj_u64(j, "id", v.id);
+		cj_str(j, "addr", v.addr);
+		cj_str(j, "state", v.state);
+		cj_bool(j, "counts", v.counts);
 		cj_close_obj(j);
 	}
 	cj_close_arr(j);
@@ -391,14 +405,12 @@ static void degraded_row(struct ctl_table *t, const Gannet__ListDegradedReply *r
 	/* 1(st1:9410) 3(st3:9410,down) 2(st2:9410,bad): a replica that
 	 * counts plain, the others with why they do not. */
 	for (size_t i = 0; i < k->n_replicas + k->n_bad && off < sizeof(reps) - 200; i++) {
-		bool bad = i >= k->n_replicas;
-		uint32_t rid = bad ? k->bad[i - k->n_replicas] : k->replicas[i];
-		const Gannet__DsInfo *d = page_ds(r, rid);
-		bool counts = !bad && !id_in(k->down, k->n_down, rid);
+		struct replica_view v;
 
+		replica_view(r, k, i, &v);
 		off += (size_t)snprintf(reps + off, sizeof(reps) - off, "%s%u(%s%s%s)",
-					i ? " " : "", rid, d ? d->addr : "?",
-					counts ? "" : ",", counts ? "" : replica_state(d, bad));
+					i ? " " : "", v.id, v.addr ? v.addr : "?",
+					v.counts ? "" : ",", v.counts ? "" : v.state);
 	}
 	ctl_table_row(t, ino, idx, id, ver, live, k->damaged ? "damaged" : "degraded",
 		      *reps ? reps : "none");
