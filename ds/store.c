@@ -30,6 +30,10 @@
 /* Header                                                             */
 /* ------------------------------------------------------------------ */
 
+/* The shared-block extension, covered by ext_cksum. */
+#define EXT_LEN (offsetof(struct ds_hdr, ext_cksum) - offsetof(struct ds_hdr, nsrc))
+_Static_assert(sizeof(struct ds_hdr) <= DS_HDR_SIZE, "header fits its page");
+
 void ds_hdr_encode(const struct ds_hdr *h, void *p)
 {
 	struct ds_hdr le;
@@ -50,19 +54,52 @@ void ds_hdr_encode(const struct ds_hdr *h, void *p)
 		le.frame_len[k] = htole32(h->frame_len[k]);
 		le.cksums[k] = htole64(h->cksums[k]);
 	}
+	if (h->nsrc) {
+		memcpy(le.magic, DS_HDR_MAGIC2, sizeof(le.magic));
+		le.nsrc = htole32(h->nsrc);
+		for (uint32_t i = 0; i < DS_MAX_SRC; i++)
+			le.src[i] = htole64(h->src[i]);
+		memcpy(le.blk_src, h->blk_src, sizeof(le.blk_src));
+		le.ext_cksum = htole64(XXH3_64bits(&le.nsrc, EXT_LEN));
+	}
 	le.hdr_cksum = htole64(XXH3_64bits(&le, offsetof(struct ds_hdr, hdr_cksum)));
 	memcpy(p, &le, sizeof(le));
+}
+
+/* Check the shared-block extension of a decoded GNCHUNK2 header. */
+static int decode_ext(const struct ds_hdr *le, struct ds_hdr *h)
+{
+	if (le64toh(le->ext_cksum) != XXH3_64bits(&le->nsrc, EXT_LEN))
+		return -EBADMSG;
+	h->nsrc = le32toh(le->nsrc);
+	if (h->nsrc == 0 || h->nsrc > DS_MAX_SRC)
+		return -EBADMSG;
+	for (uint32_t i = 0; i < DS_MAX_SRC; i++) {
+		h->src[i] = le64toh(le->src[i]);
+		if (i < h->nsrc && (h->src[i] == 0 || h->src[i] >= h->version ||
+				    (i > 0 && h->src[i] <= h->src[i - 1])))
+			return -EBADMSG;
+	}
+	memcpy(h->blk_src, le->blk_src, sizeof(h->blk_src));
+	for (uint32_t k = 0; k < GN_BLOCKS_PER_CHUNK; k++)
+		if (h->blk_src[k] > (k < h->nblocks ? h->nsrc : 0))
+			return -EBADMSG;
+	return 0;
 }
 
 int ds_hdr_decode(const void *p, size_t len, struct ds_hdr *h)
 {
 	struct ds_hdr le;
+	uint64_t own_end = 0;
+	bool shared;
 	uint32_t nb;
 
 	if (len < sizeof(le))
 		return -EBADMSG;
 	memcpy(&le, p, sizeof(le));
-	if (memcmp(le.magic, DS_HDR_MAGIC, sizeof(le.magic)) ||
+	memset(h, 0, sizeof(*h));
+	shared = !memcmp(le.magic, DS_HDR_MAGIC2, sizeof(le.magic));
+	if ((!shared && memcmp(le.magic, DS_HDR_MAGIC, sizeof(le.magic))) ||
 	    le32toh(le.hdr_size) != DS_HDR_SIZE ||
 	    le64toh(le.hdr_cksum) != XXH3_64bits(&le, offsetof(struct ds_hdr, hdr_cksum)))
 		return -EBADMSG;
@@ -80,20 +117,30 @@ int ds_hdr_decode(const void *p, size_t len, struct ds_hdr *h)
 	    h->compression > DS_COMP_ZSTD ||
 	    h->nblocks != gn_cksum_count(h->length))
 		return -EBADMSG;
+	if (shared && decode_ext(&le, h))
+		return -EBADMSG;
 	nb = h->nblocks;
 	for (uint32_t k = 0; k < GN_BLOCKS_PER_CHUNK; k++) {
 		uint32_t blen = k < nb ? GN_MIN(GN_BLOCK_SIZE, h->length - k * GN_BLOCK_SIZE) : 0;
+		uint64_t end;
 
 		h->frame_off[k] = le32toh(le.frame_off[k]);
 		h->frame_len[k] = le32toh(le.frame_len[k]);
 		h->cksums[k] = le64toh(le.cksums[k]);
 		if (k >= nb)
 			continue;
-		/* Frames must lie inside the data and never grow a block. */
+		/* Frames never grow a block; this file's own frames lie
+		 * inside its data, in block order, without overlapping (a
+		 * shared one is checked against its file when read). */
+		end = (uint64_t)h->frame_off[k] + h->frame_len[k];
 		if (h->frame_len[k] > blen ||
-		    (uint64_t)h->frame_off[k] + h->frame_len[k] > h->data_bytes ||
-		    (k > 0 && h->frame_off[k] < h->frame_off[k - 1] + h->frame_len[k - 1]))
+		    end > (h->blk_src[k] ? GN_CHUNK_SIZE : h->data_bytes))
 			return -EBADMSG;
+		if (h->blk_src[k])
+			continue;
+		if (h->frame_off[k] < own_end)
+			return -EBADMSG;
+		own_end = end;
 	}
 	return 0;
 }
@@ -101,6 +148,11 @@ int ds_hdr_decode(const void *p, size_t len, struct ds_hdr *h)
 void ds_chunk_name(char *buf, size_t len, uint64_t id, uint64_t version)
 {
 	snprintf(buf, len, "%016" PRIx64 ".%016" PRIx64, id, version);
+}
+
+void ds_kept_name(char *buf, size_t len, uint64_t id, uint64_t version)
+{
+	snprintf(buf, len, "%016" PRIx64 ".%016" PRIx64 ".kept", id, version);
 }
 
 ssize_t ds_pread_full(int fd, void *buf, size_t len, off_t off)
@@ -209,11 +261,15 @@ static int load_uuid(struct ds_store *st)
 	return ret;
 }
 
-static int parse_chunk_name(const char *name, uint64_t *id, uint64_t *version)
+/* "<id>.<version>", or with kept set "<id>.<version>.kept". */
+static int parse_chunk_name(const char *name, uint64_t *id, uint64_t *version,
+			    bool *kept)
 {
+	size_t len = strlen(name);
 	char *end;
 
-	if (strlen(name) != 33 || name[16] != '.')
+	*kept = len == 38 && !strcmp(name + 33, ".kept");
+	if ((len != 33 && !*kept) || name[16] != '.')
 		return -EINVAL;
 	for (int i = 0; i < 33; i++)
 		if (i != 16 && !strchr("0123456789abcdef", name[i]))
@@ -242,13 +298,15 @@ static void scan_one(struct ds_store *st, int sub, const char *name,
 		     void *hdrbuf, unsigned *nbad)
 {
 	struct ds_chunk_stat s;
+	struct ds_idx_ent *e;
 	struct ds_hdr h;
 	struct stat sb;
 	uint64_t id, ver;
+	bool kept;
 	ssize_t n;
 	int fd;
 
-	if (parse_chunk_name(name, &id, &ver) || ds_subdir_of(id) != sub) {
+	if (parse_chunk_name(name, &id, &ver, &kept) || ds_subdir_of(id) != sub) {
 		log_warn("ignoring unknown file in store path='%s/chunks/%02x/%s'",
 			 st->dir, sub, name);
 		return;
@@ -275,8 +333,23 @@ static void scan_one(struct ds_store *st, int sub, const char *name,
 	s.length = h.length;
 	s.compression = (uint8_t)h.compression;
 	s.digest = h.digest;
-	s.stored_bytes = (uint64_t)sb.st_size;
-	ds_index_put(&st->ix, &s);
+	/* The blocks taken, not the size: a version sharing blocks with
+	 * older ones is a sparse file. */
+	s.stored_bytes = GN_MIN((uint64_t)sb.st_size, (uint64_t)sb.st_blocks * 512);
+	s.nsrc = (uint8_t)h.nsrc;
+	if (ds_index_ent(&st->ix, id, ver)) {
+		/* Both a live and a kept name, which the store never makes
+		 * (a copy of a kept version is refused): serve the live one. */
+		char kname[48];
+
+		ds_kept_name(kname, sizeof(kname), id, ver);
+		unlinkat(st->sub_fd[sub], kname, 0);
+		if (kept)
+			return;
+	}
+	e = ds_index_put(&st->ix, &s, h.src);
+	if (kept)
+		ds_index_keep(&st->ix, e);
 }
 
 static int scan_subdir(struct ds_store *st, int sub, void *hdrbuf,
@@ -382,7 +455,7 @@ out:
 int ds_store_open(const struct ds_store_opts *opts, struct ds_store **out)
 {
 	struct ds_store *st = xcalloc(1, sizeof(*st));
-	unsigned ntmp = 0, nbad = 0;
+	unsigned ntmp = 0, nbad = 0, nunused = 0;
 	void *hdrbuf = NULL;
 	int ret;
 
@@ -434,9 +507,13 @@ int ds_store_open(const struct ds_store_opts *opts, struct ds_store **out)
 	gn_bufpool_put(st->pool, hdrbuf);
 	if (ret)
 		goto out;
+	ret = ds__resolve_shared(st, &nbad, &nunused);
+	if (ret)
+		goto out;
 	st->bad_versions = nbad;
-	log_info("store opened dir='%s' versions=%zu removed_tmp=%u quarantined=%u",
-		 st->dir, st->ix.count, ntmp, nbad);
+	log_info("store opened dir='%s' versions=%zu kept=%zu removed_tmp=%u"
+		 " removed_unused=%u quarantined=%u", st->dir, st->ix.live,
+		 st->ix.count - st->ix.live, ntmp, nunused, nbad);
 out:
 	if (ret) {
 		ds_store_close(st);
@@ -508,46 +585,89 @@ bool ds_store_has_chunk(struct ds_store *st, uint64_t chunk_id)
 	return has;
 }
 
-int ds_store_delete(struct ds_store *st, uint64_t chunk_id, uint64_t version)
+/* Delete one live version: renamed to its kept name while newer
+ * versions use its blocks, else removed.  Caller holds the stripe. */
+static int delete_one(struct ds_store *st, uint64_t id, uint64_t version)
 {
-	pthread_mutex_t *stripe = &st->stripe[chunk_id % DS_NSTRIPES];
-	int sub = ds_subdir_of(chunk_id);
-	uint64_t vers[64];
-	size_t n, removed = 0;
-	char name[40];
-	int ret = 0;
+	int sub = ds_subdir_of(id), ret = 0;
+	char name[48], kname[48];
+	struct ds_idx_ent *e;
+	bool keep, live;
 
-	pthread_mutex_lock(stripe);
+	pthread_mutex_lock(&st->lock);
+	e = ds_index_ent(&st->ix, id, version);
+	live = e && !e->kept;
+	keep = live && e->refs > 0;
+	pthread_mutex_unlock(&st->lock);
+	if (!live)
+		return -ENOENT;
+	ds_chunk_name(name, sizeof(name), id, version);
+	ds_kept_name(kname, sizeof(kname), id, version);
+	if (keep ? renameat(st->sub_fd[sub], name, st->sub_fd[sub], kname)
+		 : unlinkat(st->sub_fd[sub], name, 0) && errno != ENOENT) {
+		ret = -errno;
+		log_err("cannot delete chunk file '%s': %s", name, strerror(errno));
+		return ret;
+	}
+	pthread_mutex_lock(&st->lock);
+	ds__retire(st, ds_index_ent(&st->ix, id, version), keep);
+	pthread_mutex_unlock(&st->lock);
+	return 0;
+}
+
+/* Delete every version of a chunk, kept ones too.  Caller holds the
+ * stripe.  Returns how many went, or -errno (the rest stays for a later
+ * attempt). */
+static int delete_all(struct ds_store *st, uint64_t id)
+{
+	int sub = ds_subdir_of(id), removed = 0;
+	struct ds_idx_ent *e;
+	uint64_t vers[64];
+	char name[48];
+	size_t n;
+
 	do {
 		pthread_mutex_lock(&st->lock);
-		if (version) {
-			n = ds_index_find(&st->ix, chunk_id, version) && !removed ? 1 : 0;
-			vers[0] = version;
-		} else {
-			n = ds_index_versions(&st->ix, chunk_id, vers, GN_ARRAY_SIZE(vers));
-			n = GN_MIN(n, GN_ARRAY_SIZE(vers));
-		}
+		n = ds_index_versions(&st->ix, id, vers, GN_ARRAY_SIZE(vers));
+		n = GN_MIN(n, GN_ARRAY_SIZE(vers));
 		pthread_mutex_unlock(&st->lock);
 		for (size_t i = 0; i < n; i++) {
-			ds_chunk_name(name, sizeof(name), chunk_id, vers[i]);
+			pthread_mutex_lock(&st->lock);
+			e = ds_index_ent(&st->ix, id, vers[i]);
+			if (e && e->kept)
+				ds_kept_name(name, sizeof(name), id, vers[i]);
+			else
+				ds_chunk_name(name, sizeof(name), id, vers[i]);
+			pthread_mutex_unlock(&st->lock);
 			if (unlinkat(st->sub_fd[sub], name, 0) && errno != ENOENT) {
-				ret = -errno;
-				log_err("cannot delete chunk file '%s': %s", name, strerror(errno));
-				n = 0;	/* leave the rest for a later attempt */
-				break;
+				log_err("cannot delete chunk file '%s': %s", name,
+					strerror(errno));
+				return -errno;
 			}
 			pthread_mutex_lock(&st->lock);
-			ds_index_del(&st->ix, chunk_id, vers[i]);
+			ds_index_del(&st->ix, id, vers[i]);
 			pthread_mutex_unlock(&st->lock);
 			removed++;
 		}
-	} while (n > 0 && !version);
+	} while (n > 0);
+	return removed;
+}
+
+int ds_store_delete(struct ds_store *st, uint64_t chunk_id, uint64_t version)
+{
+	pthread_mutex_t *stripe = &st->stripe[chunk_id % DS_NSTRIPES];
+	int ret;
+
+	pthread_mutex_lock(stripe);
+	ret = version ? delete_one(st, chunk_id, version) : delete_all(st, chunk_id);
 	pthread_mutex_unlock(stripe);
-	if (removed && fsync(st->sub_fd[sub]))
-		ret = -errno;
-	if (!ret && !removed)
-		ret = -ENOENT;
-	return ret;
+	if (ret < 0)
+		return ret;
+	if (version == 0 && ret == 0)
+		return -ENOENT;
+	if (fsync(st->sub_fd[ds_subdir_of(chunk_id)]))
+		return -errno;
+	return 0;
 }
 
 int ds__quarantine(struct ds_store *st, uint64_t id, uint64_t version,
@@ -555,6 +675,7 @@ int ds__quarantine(struct ds_store *st, uint64_t id, uint64_t version,
 {
 	pthread_mutex_t *stripe = &st->stripe[id % DS_NSTRIPES];
 	int sub = ds_subdir_of(id);
+	struct ds_idx_ent *e;
 	char name[40];
 	bool known;
 	int ret;
@@ -562,9 +683,14 @@ int ds__quarantine(struct ds_store *st, uint64_t id, uint64_t version,
 	ds_chunk_name(name, sizeof(name), id, version);
 	pthread_mutex_lock(stripe);
 	pthread_mutex_lock(&st->lock);
-	known = ds_index_del(&st->ix, id, version);
-	if (known)
+	/* Versions that take blocks from this one find them gone and are
+	 * quarantined in turn when read: they share its damage. */
+	e = ds_index_ent(&st->ix, id, version);
+	known = e && !e->kept;
+	if (known) {
+		ds__retire(st, e, false);
 		st->bad_versions++;
+	}
 	pthread_mutex_unlock(&st->lock);
 	ret = known ? quarantine_file(st, sub, name) : -ENOENT;
 	pthread_mutex_unlock(stripe);
@@ -609,7 +735,7 @@ int ds_store_info(struct ds_store *st, struct ds_store_info *out)
 	out->capacity_bytes = (uint64_t)sv.f_blocks * sv.f_frsize;
 	out->free_bytes = avail > st->reserve ? avail - st->reserve : 0;
 	pthread_mutex_lock(&st->lock);
-	out->chunks = st->ix.count;
+	out->chunks = st->ix.live;
 	out->stored_bytes = st->ix.stored_bytes;
 	out->bad_versions = st->bad_versions;
 	pthread_mutex_unlock(&st->lock);

@@ -7,6 +7,8 @@
  *   lock                  flock'ed while a server uses the directory
  *   chunks/XX/<id>.<ver>  one version: id and version as 16 hex digits, XX
  *                         the low byte of the id in hex
+ *   chunks/XX/<id>.<ver>.kept  a deleted version whose blocks a newer one
+ *                         still uses (see "Shared blocks" in store_i.h)
  *   quarantine/           damaged versions moved out of the way
  *
  * A version file starts with a 4 KiB header (magic, length, compression,
@@ -15,6 +17,13 @@
  * block k at 4096 + k * 64 KiB when uncompressed; with zstd, each block is
  * an independent frame (stored raw when it does not compress), packed one
  * after the other, so a random read decompresses only the frames it needs.
+ *
+ * A partial update stores only the blocks it changes and takes the others
+ * from the files of older versions (at most DS_MAX_SRC of them, else the
+ * whole version is written): a 4 KiB write costs one 64 KiB block, not a
+ * 4 MiB copy.  Deleting a version whose blocks are still used keeps its
+ * file until the last user is gone.  Reads, checksums and the RPCs see
+ * every version whole either way.
  *
  * Durability: a version is written to a temporary name in its directory,
  * fdatasync'ed, renamed into place and the directory fsync'ed before
@@ -85,6 +94,7 @@ struct ds_chunk_stat {
 	uint8_t compression;	/* enum ds_compression */
 	uint64_t digest;	/* gn_cksum_digest of its block checksums */
 	uint64_t stored_bytes;	/* file size on disk */
+	uint8_t nsrc;		/* older versions it takes blocks from */
 };
 
 /* ------------------------------------------------------------------ */

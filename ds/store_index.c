@@ -2,7 +2,8 @@
  * store_index.c - the in-memory index of stored versions: a chained hash
  * table keyed by chunk id (all versions of a chunk land in one bucket, so
  * the newest version is found by walking one chain).  The caller holds the
- * store's lock.
+ * store's lock.  Kept versions (store_i.h) are found only by
+ * ds_index_ent(), ds_index_versions() and ds_index_foreach().
  */
 #include "config.h"
 #include "ds/store_i.h"
@@ -35,6 +36,7 @@ void ds_index_release(struct ds_index *ix)
 
 		for (; e; e = next) {
 			next = e->next;
+			free(e->src);
 			free(e);
 		}
 	}
@@ -63,15 +65,23 @@ static void grow(struct ds_index *ix)
 	free(old);
 }
 
-struct ds_chunk_stat *ds_index_find(struct ds_index *ix, uint64_t id,
-				    uint64_t version)
+struct ds_idx_ent *ds_index_ent(struct ds_index *ix, uint64_t id,
+				uint64_t version)
 {
 	struct ds_idx_ent *e = ix->tab[bucket_of(ix, id)];
 
 	for (; e; e = e->next)
 		if (e->s.chunk_id == id && e->s.version == version)
-			return &e->s;
+			return e;
 	return NULL;
+}
+
+struct ds_chunk_stat *ds_index_find(struct ds_index *ix, uint64_t id,
+				    uint64_t version)
+{
+	struct ds_idx_ent *e = ds_index_ent(ix, id, version);
+
+	return e && !e->kept ? &e->s : NULL;
 }
 
 uint64_t ds_index_max_version(struct ds_index *ix, uint64_t id)
@@ -80,7 +90,7 @@ uint64_t ds_index_max_version(struct ds_index *ix, uint64_t id)
 	uint64_t max = 0;
 
 	for (; e; e = e->next)
-		if (e->s.chunk_id == id && e->s.version > max)
+		if (e->s.chunk_id == id && !e->kept && e->s.version > max)
 			max = e->s.version;
 	return max;
 }
@@ -101,27 +111,51 @@ size_t ds_index_versions(struct ds_index *ix, uint64_t id, uint64_t *out,
 	return n;
 }
 
-void ds_index_put(struct ds_index *ix, const struct ds_chunk_stat *s)
+static void set_src(struct ds_idx_ent *e, const uint64_t *src)
 {
-	struct ds_chunk_stat *old = ds_index_find(ix, s->chunk_id, s->version);
-	struct ds_idx_ent *e;
+	free(e->src);
+	e->src = NULL;
+	if (e->s.nsrc) {
+		e->src = xmalloc(e->s.nsrc * sizeof(*src));
+		memcpy(e->src, src, e->s.nsrc * sizeof(*src));
+	}
+}
+
+struct ds_idx_ent *ds_index_put(struct ds_index *ix, const struct ds_chunk_stat *s,
+				const uint64_t *src)
+{
+	struct ds_idx_ent *e = ds_index_ent(ix, s->chunk_id, s->version);
 	size_t b;
 
-	if (old) {
-		ix->stored_bytes -= old->stored_bytes;
-		*old = *s;
-		ix->stored_bytes += s->stored_bytes;
-		return;
+	if (e) {
+		ix->stored_bytes -= e->s.stored_bytes;
+		if (e->kept)
+			ix->live++;
+	} else {
+		if (ix->count >= ix->nbuckets)
+			grow(ix);
+		e = xcalloc(1, sizeof(*e));
+		b = bucket_of(ix, s->chunk_id);
+		e->next = ix->tab[b];
+		ix->tab[b] = e;
+		ix->count++;
+		ix->live++;
 	}
-	if (ix->count >= ix->nbuckets)
-		grow(ix);
-	e = xmalloc(sizeof(*e));
 	e->s = *s;
-	b = bucket_of(ix, s->chunk_id);
-	e->next = ix->tab[b];
-	ix->tab[b] = e;
-	ix->count++;
+	e->kept = false;
+	set_src(e, src);
 	ix->stored_bytes += s->stored_bytes;
+	return e;
+}
+
+void ds_index_keep(struct ds_index *ix, struct ds_idx_ent *e)
+{
+	if (e->kept)
+		return;
+	e->kept = true;
+	ix->live--;
+	e->s.nsrc = 0;
+	set_src(e, NULL);
 }
 
 bool ds_index_del(struct ds_index *ix, uint64_t id, uint64_t version)
@@ -134,12 +168,23 @@ bool ds_index_del(struct ds_index *ix, uint64_t id, uint64_t version)
 		if (e->s.chunk_id == id && e->s.version == version) {
 			*pp = e->next;
 			ix->count--;
+			if (!e->kept)
+				ix->live--;
 			ix->stored_bytes -= e->s.stored_bytes;
+			free(e->src);
 			free(e);
 			return true;
 		}
 	}
 	return false;
+}
+
+void ds_index_foreach(struct ds_index *ix,
+		      void (*fn)(struct ds_idx_ent *e, void *arg), void *arg)
+{
+	for (size_t b = 0; b < ix->nbuckets; b++)
+		for (struct ds_idx_ent *e = ix->tab[b]; e; e = e->next)
+			fn(e, arg);
 }
 
 static int key_cmp(uint64_t a_id, uint64_t a_ver, uint64_t b_id, uint64_t b_ver)
@@ -214,8 +259,8 @@ void ds_index_list(struct ds_index *ix, uint64_t after_id,
 
 	for (size_t b = 0; b < ix->nbuckets; b++) {
 		for (struct ds_idx_ent *e = ix->tab[b]; e; e = e->next) {
-			if (key_cmp(e->s.chunk_id, e->s.version, after_id,
-				    after_version) <= 0)
+			if (e->kept || key_cmp(e->s.chunk_id, e->s.version,
+					       after_id, after_version) <= 0)
 				continue;
 			seen++;
 			if (k < max) {

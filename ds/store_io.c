@@ -1,7 +1,8 @@
 /*
  * store_io.c - writing versions (prepare: validate, copy, verify the
- * client's checksums; commit: merge with the base version, compress, write,
- * sync, publish) and reading them back with verification.  See store.h.
+ * client's checksums; commit: take unchanged blocks from the base or merge
+ * with it, compress, write, sync, publish).  Reading is in store_read.c.
+ * See store.h.
  *
  * Buffers: every operation takes 4 MiB + 4 KiB buffers from the store's
  * pool.  The first 4 KiB hold the file header and the rest the chunk's
@@ -26,7 +27,6 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
-#include <zstd.h>
 
 struct ds_wbuf {
 	struct ds_store *st;
@@ -45,60 +45,8 @@ struct ds_wbuf {
 };
 
 /* ------------------------------------------------------------------ */
-/* zstd contexts, one pair per thread                                 */
-/* ------------------------------------------------------------------ */
-
-struct zctx {
-	ZSTD_CCtx *c;
-	ZSTD_DCtx *d;
-	uint8_t blk[GN_BLOCK_SIZE];	/* one decoded block */
-};
-
-static pthread_key_t zkey;
-static pthread_once_t zonce = PTHREAD_ONCE_INIT;
-
-static void zctx_free(void *p)
-{
-	struct zctx *z = p;
-
-	ZSTD_freeCCtx(z->c);
-	ZSTD_freeDCtx(z->d);
-	free(z);
-}
-
-static void zkey_init(void)
-{
-	if (pthread_key_create(&zkey, zctx_free))
-		BUG("cannot create thread key");
-}
-
-static struct zctx *zctx_get(void)
-{
-	struct zctx *z;
-
-	pthread_once(&zonce, zkey_init);
-	z = pthread_getspecific(zkey);
-	if (!z) {
-		z = xcalloc(1, sizeof(*z));
-		z->c = ZSTD_createCCtx();
-		z->d = ZSTD_createDCtx();
-		if (!z->c || !z->d)
-			BUG("cannot allocate zstd contexts");
-		pthread_setspecific(zkey, z);
-	}
-	return z;
-}
-
-/* ------------------------------------------------------------------ */
 /* Helpers                                                            */
 /* ------------------------------------------------------------------ */
-
-static uint32_t block_len(uint32_t length, uint32_t k)
-{
-	uint32_t start = k * GN_BLOCK_SIZE;
-
-	return start >= length ? 0 : GN_MIN(GN_BLOCK_SIZE, length - start);
-}
 
 static void *get_buf(struct ds_store *st)
 {
@@ -134,112 +82,6 @@ static void bulk_next(struct bulk_cursor *c, uint8_t *dst, size_t len)
 			c->off = 0;
 		}
 	}
-}
-
-/*
- * Decode blocks [b0, b1) of a version described by h into dst (block k at
- * dst + k * GN_BLOCK_SIZE) and verify their checksums.  src holds the
- * version's stored data from frame b0 on (src[0] is the first byte of frame
- * b0).  For an uncompressed version src may equal dst + b0 * BLOCK (then
- * nothing is copied).  Returns 0, or -GN_ERR_CKSUM with why filled in.
- */
-static int decode_blocks(const struct ds_hdr *h, const uint8_t *src,
-			 uint32_t b0, uint32_t b1, uint8_t *dst,
-			 char *why, size_t whylen)
-{
-	uint32_t base = h->frame_off[b0];
-
-	for (uint32_t k = b0; k < b1; k++) {
-		uint32_t blen = block_len(h->length, k);
-		const uint8_t *f = src + (h->frame_off[k] - base);
-		uint8_t *o = dst + (size_t)k * GN_BLOCK_SIZE;
-
-		if (h->frame_len[k] == blen) {
-			if (f != o)
-				memcpy(o, f, blen);
-		} else {
-			size_t r = ZSTD_decompressDCtx(zctx_get()->d, o, blen,
-						       f, h->frame_len[k]);
-			if (ZSTD_isError(r) || r != blen) {
-				snprintf(why, whylen, "block %u does not decompress", k);
-				return -GN_ERR_CKSUM;
-			}
-		}
-		if (gn_cksum(o, blen) != h->cksums[k]) {
-			snprintf(why, whylen, "checksum mismatch in block %u", k);
-			return -GN_ERR_CKSUM;
-		}
-	}
-	return 0;
-}
-
-/* Decode frame f of block k and verify it: returns a pointer to the
- * block's bytes (f itself when stored raw, else the thread's block buffer,
- * valid until the next call on this thread), or NULL with why filled in. */
-static const uint8_t *decode_one(const struct ds_hdr *h, const uint8_t *f,
-				 uint32_t k, char *why, size_t whylen)
-{
-	uint32_t blen = block_len(h->length, k);
-	struct zctx *z = zctx_get();
-	const uint8_t *o = f;
-
-	if (h->frame_len[k] != blen) {
-		size_t r = ZSTD_decompressDCtx(z->d, z->blk, GN_BLOCK_SIZE, f,
-					       h->frame_len[k]);
-		if (ZSTD_isError(r) || r != blen) {
-			snprintf(why, whylen, "block %u does not decompress", k);
-			return NULL;
-		}
-		o = z->blk;
-	}
-	if (gn_cksum(o, blen) != h->cksums[k]) {
-		snprintf(why, whylen, "checksum mismatch in block %u", k);
-		return NULL;
-	}
-	return o;
-}
-
-/* Open a version and read and check its header into hdrbuf.  A damaged
- * header quarantines the version (-GN_ERR_CKSUM). */
-static int open_version(struct ds_store *st, uint64_t id, uint64_t version,
-			int flags, void *hdrbuf, size_t readlen, int *fdp,
-			struct ds_hdr *h)
-{
-	char name[40];
-	ssize_t n;
-	int fd, ret;
-
-	ds_chunk_name(name, sizeof(name), id, version);
-	fd = openat(st->sub_fd[ds_subdir_of(id)], name, O_RDONLY | O_CLOEXEC | flags);
-	if (fd < 0 && flags && errno == EINVAL)
-		fd = openat(st->sub_fd[ds_subdir_of(id)], name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ENOENT : -errno;
-	n = ds_pread_full(fd, hdrbuf, readlen, 0);
-	if (n == -EINVAL && (flags & O_DIRECT)) {
-		/* Direct I/O refused for this file after all: read through
-		 * the page cache (dropped again by the caller). */
-		close(fd);
-		fd = openat(st->sub_fd[ds_subdir_of(id)], name, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return errno == ENOENT ? -ENOENT : -errno;
-		n = ds_pread_full(fd, hdrbuf, readlen, 0);
-	}
-	if (n < 0) {
-		ret = (int)n;
-		log_err("cannot read chunk %016" PRIx64 " version %" PRIu64 ": %s",
-			id, version, strerror(-ret));
-		close(fd);
-		return ret == -EINVAL ? -EIO : ret;
-	}
-	if (n < DS_HDR_SIZE || ds_hdr_decode(hdrbuf, DS_HDR_SIZE, h) ||
-	    h->chunk_id != id || h->version != version) {
-		close(fd);
-		ds__quarantine(st, id, version, "damaged header");
-		return -GN_ERR_CKSUM;
-	}
-	*fdp = fd;
-	return (int)n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -402,127 +244,6 @@ void ds_wbuf_free(struct ds_wbuf *w)
 	free(w);
 }
 
-/* The base version's blocks, decoded and verified one at a time as the
- * gaps between the payload's ranges need them. */
-struct base_src {
-	struct ds_store *st;
-	const struct ds_write_req *r;
-	const struct ds_hdr *h;
-	const uint8_t *frames;		/* frames as read, from frame_off[0] */
-	uint32_t start;			/* frame_off[0] */
-	uint32_t bl;			/* base bytes kept: [0, bl) */
-	uint32_t k;			/* block at blk, or UINT32_MAX */
-	const uint8_t *blk;
-};
-
-/* Fill d[a, b) of a gap: base bytes below bl, zeros from there on. */
-static int fill_gap(struct base_src *src, uint8_t *d, uint32_t a, uint32_t b)
-{
-	uint32_t top = GN_MIN(b, src->bl);
-	char why[64];
-
-	for (uint32_t pos = a; pos < top;) {
-		uint32_t k = pos / GN_BLOCK_SIZE, s = k * GN_BLOCK_SIZE;
-		uint32_t e = GN_MIN(s + GN_BLOCK_SIZE, top);
-
-		if (src->k != k) {
-			src->blk = decode_one(src->h, src->frames +
-					      (src->h->frame_off[k] - src->start),
-					      k, why, sizeof(why));
-			if (!src->blk) {
-				ds__quarantine(src->st, src->r->chunk_id,
-					       src->r->base_version, why);
-				return -ENOENT;
-			}
-			src->k = k;
-		}
-		memcpy(d + pos, src->blk + (pos - s), e - pos);
-		pos = e;
-	}
-	if (b > GN_MAX(a, src->bl))
-		memset(d + GN_MAX(a, src->bl), 0, b - GN_MAX(a, src->bl));
-	return 0;
-}
-
-/* Whether any byte of [0, bl) lies outside w's ranges. */
-static bool gap_below(const struct ds_wbuf *w, uint32_t bl)
-{
-	uint32_t pos = 0;
-
-	for (uint32_t i = 0; i < w->next && pos < bl; i++) {
-		if (w->ext[2 * i] > pos)
-			return true;
-		pos = w->ext[2 * i] + w->ext[2 * i + 1];
-	}
-	return pos < bl;
-}
-
-/*
- * Fill the chunk bytes of w outside its payload's ranges: the base
- * version's first base_length bytes (read and verified through scratch),
- * zeros elsewhere.  The base's frames are read into scratch and decoded one
- * block at a time (into the thread's 64 KiB block buffer when compressed),
- * so only the bytes in the gaps are copied into w; blocks the payload
- * covers whole are not decoded at all.
- */
-static int merge_base(struct ds_store *st, struct ds_wbuf *w, uint8_t *scratch)
-{
-	const struct ds_write_req *r = &w->req;
-	uint8_t *d = w->buf + DS_HDR_SIZE;
-	struct base_src src = { .st = st, .r = r, .k = UINT32_MAX };
-	uint32_t bl = GN_MIN(r->base_length, r->chunk_length), pos = 0;
-	struct ds_hdr h;
-	int fd = -1, ret = 0;
-
-	if (r->base_version && bl > 0) {
-		ret = open_version(st, r->chunk_id, r->base_version, 0, scratch,
-				   DS_HDR_SIZE, &fd, &h);
-		if (ret == -GN_ERR_CKSUM)
-			ret = -ENOENT;	/* quarantined: see below */
-		if (ret < 0)
-			goto out;
-		ret = 0;
-		bl = GN_MIN(bl, h.length);	/* past the base's end: zeros */
-	} else {
-		bl = 0;
-	}
-	if (bl > 0 && gap_below(w, bl)) {
-		uint32_t nb = (uint32_t)gn_cksum_count(bl);
-		uint32_t end = h.frame_off[nb - 1] + h.frame_len[nb - 1];
-		ssize_t n = ds_pread_full(fd, scratch + DS_HDR_SIZE, end - h.frame_off[0],
-					  DS_HDR_SIZE + h.frame_off[0]);
-
-		if (n < 0) {
-			ret = (int)n;
-			goto out;
-		}
-		/* A damaged base is quarantined (and reported); for the client
-		 * it is then simply not here: -ENOENT makes it send the whole
-		 * chunk, which needs no base. */
-		if (n != (ssize_t)(end - h.frame_off[0])) {
-			ds__quarantine(st, r->chunk_id, r->base_version, "short file");
-			ret = -ENOENT;
-			goto out;
-		}
-		src.h = &h;
-		src.frames = scratch + DS_HDR_SIZE;
-		src.start = h.frame_off[0];
-		src.bl = bl;
-	}
-	for (uint32_t i = 0; i <= w->next && !ret; i++) {
-		uint32_t gap_end = i < w->next ? w->ext[2 * i] : r->chunk_length;
-
-		if (gap_end > pos)
-			ret = fill_gap(&src, d, pos, gap_end);
-		if (i < w->next)
-			pos = w->ext[2 * i] + w->ext[2 * i + 1];
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	return ret;
-}
-
 /*
  * Create a temporary version file.  Chunk files are written with O_DIRECT
  * when the file system allows it: measured here (ext4 on virtio, 4 MiB
@@ -546,129 +267,349 @@ static int open_tmp(struct ds_store *st, int sub, const char *tmp, bool *direct)
 	return fd < 0 ? -errno : fd;
 }
 
-/* Write the file image img (header + data, size bytes) as version h under
- * a temporary name, sync it, and publish it unless a newer version of the
- * chunk appeared meanwhile (allowed for a copy). */
-static int write_version(struct ds_store *st, const struct ds_hdr *h,
-			 uint8_t *img, size_t size, bool copy,
-			 struct ds_chunk_stat *stat)
+/* Write the regions runs (nruns (offset, length) pairs, ascending; the
+ * same offsets in img and in the file) to a new file tmp of subdir sub,
+ * and sync it.  *bytes gets the bytes written. */
+static int write_file(struct ds_store *st, int sub, const char *tmp,
+		      uint8_t *img, uint32_t *runs, size_t nruns, uint64_t *bytes)
 {
-	pthread_mutex_t *stripe = &st->stripe[h->chunk_id % DS_NSTRIPES];
-	int sub = ds_subdir_of(h->chunk_id);
-	char name[40], tmp[64];
-	struct ds_chunk_stat s;
-	struct statvfs sv;
-	size_t done = 0;
-	uint64_t seq;
+	uint32_t *last = &runs[2 * nruns - 1];
 	bool direct;
-	int fd = -1, ret = 0;
+	int fd, ret = 0;
 
-	if (fstatvfs(st->dir_fd, &sv))
-		return -errno;
-	if ((uint64_t)sv.f_bavail * sv.f_frsize < size + st->reserve)
-		return -ENOSPC;
-	ds_chunk_name(name, sizeof(name), h->chunk_id, h->version);
-	seq = __atomic_add_fetch(&st->tmp_seq, 1, __ATOMIC_RELAXED);
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%" PRIu64, name, seq);
 	fd = open_tmp(st, sub, tmp, &direct);
 	if (fd < 0)
 		return fd;
 	if (direct) {
-		/* O_DIRECT wants whole blocks: pad with zeros to 4 KiB (the
-		 * image buffer has room up to DS_BUF_SIZE). */
-		size_t padded = (size + DS_HDR_SIZE - 1) / DS_HDR_SIZE * DS_HDR_SIZE;
+		/* O_DIRECT wants whole pages: pad the last region with zeros
+		 * to 4 KiB (the image buffer has room up to DS_BUF_SIZE; the
+		 * others end on a block boundary). */
+		uint32_t end = runs[2 * nruns - 2] + *last;
+		uint32_t padded = (end + DS_HDR_SIZE - 1) / DS_HDR_SIZE * DS_HDR_SIZE;
 
-		memset((uint8_t *)img + size, 0, padded - size);
-		size = padded;
+		memset(img + end, 0, padded - end);
+		*last += padded - end;
 	}
-	while (done < size) {
-		ssize_t n = pwrite(fd, img + done, size - done, (off_t)done);
+	*bytes = 0;
+	for (size_t i = 0; i < nruns && !ret; i++) {
+		size_t done = 0, len = runs[2 * i + 1];
+		off_t off = runs[2 * i];
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EINVAL && direct && done == 0) {
-			/* The file system takes O_DIRECT at open but not this
-			 * alignment: write through the page cache from now on. */
-			log_warn("direct I/O refused, using buffered writes dir='%s'", st->dir);
-			__atomic_store_n(&st->direct, false, __ATOMIC_RELAXED);
-			close(fd);
-			unlinkat(st->sub_fd[sub], tmp, 0);
-			fd = open_tmp(st, sub, tmp, &direct);
-			if (fd < 0)
-				return fd;
-			continue;
+		while (done < len) {
+			ssize_t n = pwrite(fd, img + off + done, len - done, off + (off_t)done);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == EINVAL && direct && *bytes == 0 && done == 0) {
+				/* The file system takes O_DIRECT at open but
+				 * not this alignment: write through the page
+				 * cache from now on. */
+				log_warn("direct I/O refused, using buffered writes dir='%s'", st->dir);
+				__atomic_store_n(&st->direct, false, __ATOMIC_RELAXED);
+				close(fd);
+				unlinkat(st->sub_fd[sub], tmp, 0);
+				fd = open_tmp(st, sub, tmp, &direct);
+				if (fd < 0)
+					return fd;
+				continue;
+			}
+			if (n <= 0) {
+				ret = n < 0 ? -errno : -EIO;
+				break;
+			}
+			done += (size_t)n;
 		}
-		if (n <= 0) {
-			ret = n < 0 ? -errno : -EIO;
-			goto out;
-		}
-		done += (size_t)n;
+		*bytes += done;
 	}
-	if (fdatasync(fd)) {
+	if (!ret && fdatasync(fd))
 		ret = -errno;
-		goto out;
-	}
-	ret = close(fd) ? -errno : 0;
-	fd = -1;
-	if (ret)
-		goto out;
+	if (close(fd) && !ret)
+		ret = -errno;
+	return ret;
+}
 
-	s.chunk_id = h->chunk_id;
-	s.version = h->version;
-	s.length = h->length;
-	s.compression = (uint8_t)h->compression;
-	s.digest = h->digest;
-	s.stored_bytes = size;
+/*
+ * Publish the synced file tmp as version s (taking blocks from h's
+ * sources) unless a newer version of the chunk appeared meanwhile (allowed
+ * for a copy).  A copy of a version that newer ones here take blocks from
+ * is not needed (that very file is here) and is dropped; a copy of a kept
+ * one is refused, as its name is taken.  Returns 0 with *s set to what is
+ * stored, or -errno.
+ */
+static int publish(struct ds_store *st, const struct ds_hdr *h, const char *tmp,
+		   bool copy, struct ds_chunk_stat *s)
+{
+	pthread_mutex_t *stripe = &st->stripe[h->chunk_id % DS_NSTRIPES];
+	int sub = ds_subdir_of(h->chunk_id), ret = 0;
+	struct ds_idx_ent *old;
+	bool drop = false;
+	char name[40];
+
+	ds_chunk_name(name, sizeof(name), h->chunk_id, h->version);
 	pthread_mutex_lock(stripe);
 	pthread_mutex_lock(&st->lock);
+	old = ds_index_ent(&st->ix, h->chunk_id, h->version);
 	if (!copy && ds_index_max_version(&st->ix, h->chunk_id) > h->version)
 		ret = -GN_ERR_STALE_VERSION;
+	else if (old && old->kept)
+		ret = -GN_ERR_STALE_VERSION;
+	else if (old && old->refs)
+		drop = true;
+	else
+		ret = ds__pin_src(st, h->chunk_id, h->nsrc, h->src);
+	if (drop)
+		*s = old->s;
 	pthread_mutex_unlock(&st->lock);
-	if (!ret && renameat(st->sub_fd[sub], tmp, st->sub_fd[sub], name))
+	if (!ret && !drop && renameat(st->sub_fd[sub], tmp, st->sub_fd[sub], name)) {
 		ret = -errno;
-	if (!ret) {
 		pthread_mutex_lock(&st->lock);
-		ds_index_put(&st->ix, &s);
+		ds__unpin_src(st, h->chunk_id, h->nsrc, h->src);
+		pthread_mutex_unlock(&st->lock);
+	}
+	if (!ret && !drop) {
+		pthread_mutex_lock(&st->lock);
+		old = ds_index_ent(&st->ix, h->chunk_id, h->version);
+		if (old)	/* the same version again: an idempotent retry */
+			ds__retire(st, old, false);
+		ds_index_put(&st->ix, s, h->src);
 		pthread_mutex_unlock(&st->lock);
 	}
 	pthread_mutex_unlock(stripe);
+	if (drop)
+		unlinkat(st->sub_fd[sub], tmp, 0);
 	if (ret)
-		goto out;
-	/* The rename is durable only once the directory is. */
-	if (fsync(st->sub_fd[sub])) {
-		ret = -errno;
-		log_err("cannot sync chunk directory of '%s': %s", name, strerror(errno));
 		return ret;
+	/* The rename is durable only once the directory is. */
+	if (!drop && fsync(st->sub_fd[sub])) {
+		log_err("cannot sync chunk directory of '%s': %s", name, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* Write the image img of version h (the file regions in runs, see
+ * write_file) under a temporary name, sync it and publish it. */
+static int write_version(struct ds_store *st, const struct ds_hdr *h,
+			 uint8_t *img, uint32_t *runs, size_t nruns, bool copy,
+			 struct ds_chunk_stat *stat)
+{
+	int sub = ds_subdir_of(h->chunk_id), ret;
+	uint64_t size = 0, seq;
+	struct ds_chunk_stat s;
+	struct statvfs sv;
+	char tmp[64];
+
+	for (size_t i = 0; i < nruns; i++)
+		size += runs[2 * i + 1];
+	if (fstatvfs(st->dir_fd, &sv))
+		return -errno;
+	if ((uint64_t)sv.f_bavail * sv.f_frsize < size + st->reserve)
+		return -ENOSPC;
+	seq = __atomic_add_fetch(&st->tmp_seq, 1, __ATOMIC_RELAXED);
+	snprintf(tmp, sizeof(tmp), "%016" PRIx64 ".%016" PRIx64 ".tmp.%" PRIu64,
+		 h->chunk_id, h->version, seq);
+	ret = write_file(st, sub, tmp, img, runs, nruns, &size);
+	if (!ret) {
+		s.chunk_id = h->chunk_id;
+		s.version = h->version;
+		s.length = h->length;
+		s.compression = (uint8_t)h->compression;
+		s.digest = h->digest;
+		s.stored_bytes = size;
+		s.nsrc = (uint8_t)h->nsrc;
+		ret = publish(st, h, tmp, copy, &s);
+	}
+	if (ret) {
+		unlinkat(st->sub_fd[sub], tmp, 0);
+		return ret == -EDQUOT ? -ENOSPC : ret;
 	}
 	if (stat)
 		*stat = s;
 	return 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	unlinkat(st->sub_fd[sub], tmp, 0);
-	if (ret == -EDQUOT)
-		ret = -ENOSPC;
-	return ret;
 }
 
-/* Compress the chunk bytes d (length bytes) into img + DS_HDR_SIZE, frame
- * by frame, filling h's frame table; returns the data bytes. */
-static size_t compress_frames(struct ds_store *st, struct ds_hdr *h,
-			      const uint8_t *d, uint8_t *img)
+/* ------------------------------------------------------------------ */
+/* Building the new version                                           */
+/* ------------------------------------------------------------------ */
+
+/* Bit k set: the payload touches block k. */
+static uint64_t touched_blocks(const struct ds_wbuf *w)
 {
-	struct zctx *z = zctx_get();
+	uint64_t m = 0;
+
+	for (uint32_t i = 0; i < w->next; i++) {
+		uint32_t k0 = w->ext[2 * i] / GN_BLOCK_SIZE;
+		uint32_t k1 = (w->ext[2 * i] + w->ext[2 * i + 1] - 1) / GN_BLOCK_SIZE;
+
+		for (uint32_t k = k0; k <= k1; k++)
+			m |= (uint64_t)1 << k;
+	}
+	return m;
+}
+
+/* Which version's file holds block k of the base. */
+static uint64_t base_holder(const struct ds_ver *base, uint32_t k)
+{
+	uint32_t i = base->h.blk_src[k];
+
+	return i ? base->h.src[i - 1] : base->h.version;
+}
+
+/*
+ * Decide which blocks the new version h stores itself ("own": returned as
+ * a bit mask) and which it takes from the files holding them in the base
+ * (a partial update).  A block can be taken when the payload leaves it
+ * alone and it is the base's block unchanged: below the base bytes kept
+ * (bl) and of the same length.  Sharing is used only when it saves most
+ * of the copy (at most half the blocks own) and the new version would
+ * name at most DS_MAX_SRC files; otherwise every block is own and the
+ * version is whole.  Fills h's source list, and the frames and checksums
+ * of the blocks taken.
+ */
+static uint64_t plan_blocks(const struct ds_wbuf *w, const struct ds_ver *base,
+			    uint32_t bl, struct ds_hdr *h)
+{
+	uint32_t nb = h->nblocks, nown = 0, n = 0;
+	uint64_t touched = touched_blocks(w), own = 0, src[GN_BLOCKS_PER_CHUNK];
+
+	for (uint32_t k = 0; k < nb; k++) {
+		uint32_t e = k * GN_BLOCK_SIZE + ds_block_len(h->length, k);
+
+		if (!bl || (touched >> k & 1) || e > bl ||
+		    ds_block_len(base->h.length, k) != ds_block_len(h->length, k)) {
+			own |= (uint64_t)1 << k;
+			nown++;
+		}
+	}
+	if (nown == nb || nown * 2 > nb || w->req.copy)
+		return nb ? ~(uint64_t)0 >> (64 - nb) : 0;
+	/* The files to name: each block's holder in the base, ascending
+	 * (versions are older the further down the list, so an insertion
+	 * sort over at most DS_MAX_SRC + 1 entries). */
+	for (uint32_t k = 0; k < nb; k++) {
+		uint64_t v = base_holder(base, k);
+		uint32_t j = 0;
+
+		if (own >> k & 1)
+			continue;
+		while (j < n && src[j] < v)
+			j++;
+		if (j < n && src[j] == v)
+			continue;
+		if (n == DS_MAX_SRC)
+			return ~(uint64_t)0 >> (64 - nb);
+		memmove(src + j + 1, src + j, (n - j) * sizeof(src[0]));
+		src[j] = v;
+		n++;
+	}
+	h->nsrc = n;
+	memcpy(h->src, src, n * sizeof(src[0]));
+	for (uint32_t k = 0; k < nb; k++) {
+		uint32_t j = 0;
+
+		if (own >> k & 1)
+			continue;
+		while (src[j] != base_holder(base, k))
+			j++;
+		h->blk_src[k] = (uint8_t)(j + 1);
+		h->frame_off[k] = base->h.frame_off[k];
+		h->frame_len[k] = base->h.frame_len[k];
+		h->cksums[k] = base->h.cksums[k];
+	}
+	return own;
+}
+
+/*
+ * Fill the bytes of w's own blocks that the payload does not cover: the
+ * base's below bl (read and verified block by block from whichever file
+ * holds it), zeros from there on.  Blocks taken from the base are not
+ * read at all.
+ */
+static int fill_gaps(struct ds_wbuf *w, struct ds_ver *base, uint32_t bl,
+		     uint64_t own)
+{
+	uint8_t *d = w->buf + DS_HDR_SIZE;
+	const uint8_t *blk = NULL;
+	uint32_t pos = 0, have_k = UINT32_MAX;
+	char why[120];
+	int err;
+
+	for (uint32_t i = 0; i <= w->next; i++) {
+		uint32_t gap_end = i < w->next ? w->ext[2 * i] : w->req.chunk_length;
+
+		while (pos < gap_end) {
+			uint32_t k = pos / GN_BLOCK_SIZE;
+			uint32_t e = GN_MIN((k + 1) * GN_BLOCK_SIZE, gap_end);
+			uint32_t top = GN_MIN(e, GN_MAX(pos, bl));
+
+			if (own >> k & 1) {
+				if (pos < top && have_k != k) {
+					blk = ds__ver_block(base, k, &err, why, sizeof(why));
+					if (!blk) {
+						/* A damaged base is quarantined (and
+						 * reported); for the client it is then
+						 * not here: -ENOENT makes it send the
+						 * whole chunk, which needs no base. */
+						if (err == -GN_ERR_CKSUM)
+							ds__quarantine(w->st, w->req.chunk_id,
+								       w->req.base_version, why);
+						return err == -GN_ERR_CKSUM ? -ENOENT : err;
+					}
+					have_k = k;
+				}
+				if (pos < top)
+					memcpy(d + pos, blk + (pos - k * GN_BLOCK_SIZE), top - pos);
+				memset(d + top, 0, e - top);
+			}
+			pos = e;
+		}
+		if (i < w->next)
+			pos = w->ext[2 * i] + w->ext[2 * i + 1];
+	}
+	return 0;
+}
+
+/*
+ * Checksums of the own blocks of the new version.  A block that is exactly
+ * one of the payload's pieces already has its (verified) checksum; only
+ * the others are computed, so a whole-chunk write hashes its bytes once.
+ */
+static void own_cksums(const struct ds_wbuf *w, uint64_t own, struct ds_hdr *h)
+{
+	const uint8_t *d = w->buf + DS_HDR_SIZE;
+
+	for (uint32_t k = 0; k < h->nblocks; k++) {
+		if (!(own >> k & 1))
+			continue;
+		if (w->blk_known & ((uint64_t)1 << k))
+			h->cksums[k] = w->blk_ck[k];
+		else
+			h->cksums[k] = gn_cksum(d + (size_t)k * GN_BLOCK_SIZE,
+						ds_block_len(h->length, k));
+	}
+}
+
+/* Compress the own blocks of d into img + DS_HDR_SIZE, frame by frame,
+ * packed in block order, filling their frame table; returns the data
+ * bytes. */
+static size_t compress_frames(struct ds_store *st, struct ds_hdr *h,
+			      uint64_t own, const uint8_t *d, uint8_t *img)
+{
+	struct ds_zctx *z = ds__zctx();
 	uint8_t *o = img + DS_HDR_SIZE;
 	uint32_t pos = 0;
 
 	for (uint32_t k = 0; k < h->nblocks; k++) {
-		uint32_t blen = block_len(h->length, k);
+		uint32_t blen = ds_block_len(h->length, k);
+		size_t r;
+
+		if (!(own >> k & 1))
+			continue;
 		/* Keep a frame only when it saves at least 1/16: below that
 		 * the decompression costs more than the bytes saved. */
-		size_t r = ZSTD_compressCCtx(z->c, o + pos, blen - blen / 16,
-					     d + (size_t)k * GN_BLOCK_SIZE, blen,
-					     st->zstd_level);
-
+		r = ZSTD_compressCCtx(z->c, o + pos, blen - blen / 16,
+				      d + (size_t)k * GN_BLOCK_SIZE, blen,
+				      st->zstd_level);
 		h->frame_off[k] = pos;
 		if (ZSTD_isError(r) || r >= blen) {
 			memcpy(o + pos, d + (size_t)k * GN_BLOCK_SIZE, blen);
@@ -680,24 +621,32 @@ static size_t compress_frames(struct ds_store *st, struct ds_hdr *h,
 	return pos;
 }
 
-/*
- * Checksums of every block of the new version.  A block that is exactly
- * one of the payload's pieces already has its (verified) checksum; only
- * the others are computed, so a whole-chunk write hashes its bytes once.
- */
-static size_t block_cksums(const struct ds_wbuf *w, uint64_t *out)
+/* Lay out the own blocks of an uncompressed version at their chunk
+ * offsets; the file regions to write, as (offset, length) pairs in runs
+ * (room for GN_BLOCKS_PER_CHUNK + 1), the header first.  Returns the
+ * number of runs. */
+static size_t place_frames(struct ds_hdr *h, uint64_t own, uint32_t *runs)
 {
-	const uint8_t *d = w->buf + DS_HDR_SIZE;
-	uint32_t len = w->req.chunk_length;
-	size_t n = gn_cksum_count(len);
+	size_t n = 1;
 
-	for (uint32_t k = 0; k < n; k++) {
-		uint32_t s = k * GN_BLOCK_SIZE;
+	runs[0] = 0;
+	runs[1] = DS_HDR_SIZE;
+	h->data_bytes = 0;
+	for (uint32_t k = 0; k < h->nblocks; k++) {
+		uint32_t off = k * GN_BLOCK_SIZE, blen = ds_block_len(h->length, k);
 
-		if (w->blk_known & ((uint64_t)1 << k))
-			out[k] = w->blk_ck[k];
-		else
-			out[k] = gn_cksum(d + s, GN_MIN(s + GN_BLOCK_SIZE, len) - s);
+		if (!(own >> k & 1))
+			continue;
+		h->frame_off[k] = off;
+		h->frame_len[k] = blen;
+		h->data_bytes = off + blen;
+		if (runs[2 * n - 2] + runs[2 * n - 1] == DS_HDR_SIZE + off) {
+			runs[2 * n - 1] += blen;
+		} else {
+			runs[2 * n] = DS_HDR_SIZE + off;
+			runs[2 * n + 1] = blen;
+			n++;
+		}
 	}
 	return n;
 }
@@ -706,45 +655,60 @@ int ds_store_commit(struct ds_store *st, struct ds_wbuf *w,
 		    struct ds_chunk_stat *stat)
 {
 	const struct ds_write_req *r = &w->req;
-	uint8_t *d = w->buf + DS_HDR_SIZE, *img = w->buf;
-	uint8_t *scratch = NULL;
+	uint8_t *img = w->buf, *scratch = NULL, hdrbuf[DS_HDR_SIZE];
+	struct ds_ver base = { .st = NULL };	/* not open */
+	uint32_t bl = 0, runs[2 * (GN_BLOCKS_PER_CHUNK + 1)];
+	size_t nruns;
+	uint64_t own;
 	struct ds_hdr h;
-	int ret;
+	int ret = 0;
 
 	if (w->committed)
 		return -EINVAL;
 	w->committed = true;
-	if ((r->base_version && r->base_length) || r->compression != DS_COMP_NONE) {
-		scratch = get_buf(st);
-		if (!scratch)
-			return -ENOMEM;
+	if (r->base_version && r->base_length && r->chunk_length) {
+		ret = ds__ver_open(st, r->chunk_id, r->base_version, 0, hdrbuf,
+				   DS_HDR_SIZE, &base);
+		if (ret < 0)
+			goto out;
+		ret = 0;
+		bl = GN_MIN(GN_MIN(r->base_length, r->chunk_length), base.h.length);
 	}
-	ret = merge_base(st, w, scratch);
-	if (ret)
-		goto out;
 
 	memset(&h, 0, sizeof(h));
 	h.chunk_id = r->chunk_id;
 	h.version = r->version;
 	h.length = r->chunk_length;
 	h.compression = r->compression;
-	h.nblocks = (uint32_t)block_cksums(w, h.cksums);
+	h.nblocks = (uint32_t)gn_cksum_count(h.length);
+	own = plan_blocks(w, &base, bl, &h);
+	ret = fill_gaps(w, &base, bl, own);
+	if (ret)
+		goto out;
+	own_cksums(w, own, &h);
 	h.digest = gn_cksum_digest(h.cksums, h.nblocks);
 	if (r->compression == DS_COMP_NONE) {
-		for (uint32_t k = 0; k < h.nblocks; k++) {
-			h.frame_off[k] = k * GN_BLOCK_SIZE;
-			h.frame_len[k] = block_len(h.length, k);
-		}
-		h.data_bytes = h.length;
+		nruns = place_frames(&h, own, runs);
 	} else {
+		scratch = get_buf(st);
+		if (!scratch) {
+			ret = -ENOMEM;
+			goto out;
+		}
 		img = scratch;
-		h.data_bytes = compress_frames(st, &h, d, img);
+		h.data_bytes = compress_frames(st, &h, own, w->buf + DS_HDR_SIZE, img);
+		runs[0] = 0;
+		runs[1] = (uint32_t)(DS_HDR_SIZE + h.data_bytes);
+		nruns = 1;
 	}
 	ds_hdr_encode(&h, img);
-	ret = write_version(st, &h, img, DS_HDR_SIZE + h.data_bytes, r->copy, stat);
+	ret = write_version(st, &h, img, runs, nruns, r->copy, stat);
 out:
+	ds__ver_close(&base);
 	put_buf(st, scratch);
-	return ret;
+	/* A damaged base header was quarantined: the client sends the whole
+	 * chunk, as for a missing base. */
+	return ret == -GN_ERR_CKSUM ? -ENOENT : ret;
 }
 
 int ds_store_write(struct ds_store *st, const struct ds_write_req *req,
@@ -758,180 +722,5 @@ int ds_store_write(struct ds_store *st, const struct ds_write_req *req,
 		return ret;
 	ret = ds_store_commit(st, w, stat);
 	ds_wbuf_free(w);
-	return ret;
-}
-
-/* ------------------------------------------------------------------ */
-/* Reading                                                            */
-/* ------------------------------------------------------------------ */
-
-void ds_read_free(struct ds_read *r)
-{
-	if (!r)
-		return;
-	put_buf(r->st, r->buf);
-	free(r);
-}
-
-/* Read frames of blocks [b0, b1) of the open version fd into a buffer
- * and decode them to out + HDR (block k at its chunk offset). */
-static int read_blocks(struct ds_store *st, int fd, const struct ds_hdr *h,
-		       uint32_t b0, uint32_t b1, uint8_t *out, bool have,
-		       char *why, size_t whylen)
-{
-	uint32_t start = h->frame_off[b0];
-	uint32_t end = h->frame_off[b1 - 1] + h->frame_len[b1 - 1];
-	uint8_t *src = out + DS_HDR_SIZE + start, *scratch = NULL;
-	ssize_t n;
-	int ret;
-
-	if (h->compression != DS_COMP_NONE) {
-		scratch = get_buf(st);
-		if (!scratch)
-			return -ENOMEM;
-		src = scratch;
-		have = false;
-	}
-	if (!have) {
-		n = ds_pread_full(fd, src, end - start, DS_HDR_SIZE + start);
-		if (n < 0) {
-			ret = (int)n;
-			goto out;
-		}
-		if (n != (ssize_t)(end - start)) {
-			snprintf(why, whylen, "file is %zd bytes short", (ssize_t)(end - start) - n);
-			ret = -GN_ERR_CKSUM;
-			goto out;
-		}
-	}
-	ret = decode_blocks(h, src, b0, b1, out + DS_HDR_SIZE, why, whylen);
-out:
-	put_buf(st, scratch);
-	return ret;
-}
-
-int ds_store_read(struct ds_store *st, uint64_t chunk_id, uint64_t version,
-		  uint32_t offset, uint32_t length, struct ds_read **out)
-{
-	struct ds_chunk_stat s;
-	struct ds_read *r = NULL;
-	uint64_t want_end;
-	uint32_t end = 0;
-	struct ds_hdr h;
-	uint8_t *buf = NULL;
-	size_t readlen;
-	char why[80];
-	bool have;
-	int fd = -1, ret;
-	ssize_t n;
-
-	if (offset % GN_BLOCK_SIZE)
-		return -EINVAL;
-	want_end = length ? (uint64_t)offset + length : GN_CHUNK_SIZE;
-	if (offset > GN_CHUNK_SIZE || want_end > GN_CHUNK_SIZE)
-		return -EFBIG;
-	want_end = (want_end + GN_BLOCK_SIZE - 1) / GN_BLOCK_SIZE * GN_BLOCK_SIZE;
-	ret = ds_store_stat_chunk(st, chunk_id, version, &s);
-	if (ret)
-		return ret;
-	buf = get_buf(st);
-	if (!buf)
-		return -ENOMEM;
-	/* A whole uncompressed chunk (the common case) is one pread. */
-	readlen = DS_HDR_SIZE;
-	if (s.compression == DS_COMP_NONE && offset == 0)
-		readlen += GN_MIN(want_end, s.length);
-	ret = open_version(st, chunk_id, version, 0, buf, readlen, &fd, &h);
-	if (ret < 0)
-		goto out;
-	n = ret;
-	ret = 0;
-	end = (uint32_t)GN_MIN(want_end, (uint64_t)h.length);
-	if (offset < end) {
-		have = h.compression == DS_COMP_NONE && offset == 0 &&
-		       (size_t)n >= DS_HDR_SIZE + end;
-		ret = read_blocks(st, fd, &h, offset / GN_BLOCK_SIZE,
-				  (uint32_t)gn_cksum_count(end), buf, have,
-				  why, sizeof(why));
-		if (ret == -GN_ERR_CKSUM)
-			ds__quarantine(st, chunk_id, version, why);
-		if (ret)
-			goto out;
-	} else {
-		end = offset;
-	}
-	r = xcalloc(1, sizeof(*r));
-	r->st = st;
-	r->buf = buf;
-	r->offset = offset;
-	r->chunk_length = h.length;
-	r->compression = (uint8_t)h.compression;
-	r->data = buf + DS_HDR_SIZE + offset;
-	r->len = end - offset;
-	r->ncksums = gn_cksum_count(r->len);
-	memcpy(r->cksums, h.cksums + offset / GN_BLOCK_SIZE,
-	       r->ncksums * sizeof(uint64_t));
-out:
-	if (fd >= 0)
-		close(fd);
-	if (ret) {
-		put_buf(st, buf);
-		return ret;
-	}
-	*out = r;
-	return 0;
-}
-
-int ds_store_verify(struct ds_store *st, uint64_t chunk_id, uint64_t version,
-		    uint64_t *bytes)
-{
-	uint8_t *buf, *out = NULL;
-	struct ds_hdr h;
-	char why[80];
-	int fd = -1, ret;
-	ssize_t n;
-
-	buf = get_buf(st);
-	if (!buf)
-		return -ENOMEM;
-	/* O_DIRECT so that the disk, not the page cache, is verified. */
-	ret = open_version(st, chunk_id, version, O_DIRECT, buf, DS_BUF_SIZE,
-			   &fd, &h);
-	if (ret < 0)
-		goto out;
-	n = ret;
-	ret = 0;
-	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	if (h.nblocks == 0)
-		goto done;
-	if ((uint64_t)n < DS_HDR_SIZE + h.data_bytes) {
-		snprintf(why, sizeof(why), "file is short");
-		ret = -GN_ERR_CKSUM;
-	} else if (h.compression == DS_COMP_NONE) {
-		ret = decode_blocks(&h, buf + DS_HDR_SIZE, 0, h.nblocks,
-				    buf + DS_HDR_SIZE, why, sizeof(why));
-	} else {
-		out = get_buf(st);
-		if (!out) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		ret = decode_blocks(&h, buf + DS_HDR_SIZE + h.frame_off[0], 0,
-				    h.nblocks, out + DS_HDR_SIZE, why, sizeof(why));
-	}
-	if (ret == -GN_ERR_CKSUM) {
-		close(fd);
-		fd = -1;
-		ds__quarantine(st, chunk_id, version, why);
-		goto out;
-	}
-done:
-	if (bytes)
-		*bytes = (uint64_t)n;
-out:
-	if (fd >= 0)
-		close(fd);
-	put_buf(st, out);
-	put_buf(st, buf);
 	return ret;
 }

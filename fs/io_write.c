@@ -321,14 +321,17 @@ static int upload_one(struct fs_session *s, struct fs_wbuf *w,
 	return ret;
 }
 
+/* A new version of w's chunk; pend: NULL, or the (id, version) of our
+ * uncommitted version of it to build on. */
 static int allocate(struct fs_session *s, struct fs_inode *in, struct fs_wbuf *w,
-		    struct fs_chunk *nc)
+		    const uint64_t *pend, struct fs_chunk *nc)
 {
 	Gannet__AllocateChunksReply *r;
 	struct gn_rpc_result res;
 	int ret;
 
-	ret = mdsc_allocate(s, &fs_cred_root, in->ino, w->handle, &w->index, 1, &res);
+	ret = mdsc_allocate(s, &fs_cred_root, in->ino, w->handle, &w->index,
+			    pend, 1, &res);
 	if (ret)
 		return ret;
 	r = (Gannet__AllocateChunksReply *)res.reply;
@@ -350,7 +353,7 @@ static void upload(struct fs_session *s, struct fs_wbuf *w)
 	struct fs_inode *in = w->inode;
 	int64_t deadline = gn_mono_ms() + s->conf->op_timeout_ms;
 	struct fs_chunk base, nc;
-	uint64_t root = 0;
+	uint64_t root = 0, pend[2] = { 0, 0 };
 	bool have_base, unreach = false;
 	int ret;
 
@@ -371,6 +374,11 @@ static void upload(struct fs_session *s, struct fs_wbuf *w)
 			base = *c;
 			/* The committed version under our uncommitted ones. */
 			root = p && p->version == c->version ? p->base_version : c->version;
+			/* Our uncommitted version: ask to build on it. */
+			if (p && p->version == c->version && p->id == c->id) {
+				pend[0] = c->id;
+				pend[1] = c->version;
+			}
 		}
 		/* Decided now: upload_one widens [lo, hi) when it rebuilds the
 		 * whole chunk from the base. */
@@ -383,7 +391,7 @@ static void upload(struct fs_session *s, struct fs_wbuf *w)
 	pthread_mutex_unlock(&in->lock);
 
 	while (!ret) {
-		ret = allocate(s, in, w, &nc);
+		ret = allocate(s, in, w, pend[0] ? pend : NULL, &nc);
 		if (!ret)
 			ret = upload_one(s, w, have_base ? &base : NULL, &nc);
 		if (!ret || !retryable(ret))

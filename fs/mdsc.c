@@ -443,8 +443,8 @@ int mdsc_create(struct fs_session *s, const struct fs_cred *c,
 }
 
 int mdsc_allocate(struct fs_session *s, const struct fs_cred *c, uint64_t ino,
-		  uint64_t handle, const uint64_t *indexes, size_t n,
-		  struct gn_rpc_result *res)
+		  uint64_t handle, const uint64_t *indexes,
+		  const uint64_t *pending, size_t n, struct gn_rpc_result *res)
 {
 	Gannet__AllocateChunksRequest req = GANNET__ALLOCATE_CHUNKS_REQUEST__INIT;
 
@@ -452,6 +452,8 @@ int mdsc_allocate(struct fs_session *s, const struct fs_cred *c, uint64_t ino,
 	req.handle = handle;
 	req.n_indexes = n;
 	req.indexes = (uint64_t *)indexes;
+	req.n_pending = pending ? 2 * n : 0;
+	req.pending = (uint64_t *)pending;
 	/* A repeated allocation only leaves an unused version to reclaim. */
 	return CALL(s, c, "AllocateChunks", req, allocate_chunks_reply,
 		    MDSC_IDEMPOTENT, res);

@@ -97,10 +97,12 @@ int mdsc_open(struct fs_session *s, const struct fs_cred *c, uint64_t ino,
 int mdsc_create(struct fs_session *s, const struct fs_cred *c,
 		uint64_t parent, const char *name, uint32_t mode,
 		uint32_t umask, uint32_t flags, struct gn_rpc_result *res);
-/* res->reply is a Gannet__AllocateChunksReply. */
+/* res->reply is a Gannet__AllocateChunksReply.  pending: NULL, or per
+ * index the (chunk id, version) of our uncommitted version of it, (0, 0)
+ * for none (see mds_ns_allocate). */
 int mdsc_allocate(struct fs_session *s, const struct fs_cred *c, uint64_t ino,
-		  uint64_t handle, const uint64_t *indexes, size_t n,
-		  struct gn_rpc_result *res);
+		  uint64_t handle, const uint64_t *indexes,
+		  const uint64_t *pending, size_t n, struct gn_rpc_result *res);
 /* Publish chunks (n may be 0) and the size; out gets the new attributes. */
 int mdsc_commit(struct fs_session *s, const struct fs_cred *c, uint64_t ino,
 		uint64_t handle, const struct fs_chunk *chunks, size_t n,

@@ -214,9 +214,14 @@ int mds_ns_close(struct mds *m, uint64_t session, uint64_t ino, uint64_t handle)
 int mds_ns_getchunks(struct mds *m, const struct mds_cred *c, uint64_t ino,
 		     uint64_t first, uint32_t count, struct mds_chunk **out,
 		     size_t *n, uint64_t *size);
+/* New versions of chunks indexes[0..n) of ino.  pending (NULL or 2 per
+ * index): the (chunk id, version) of an uncommitted version of that chunk
+ * this session wrote, (0, 0) for none; a chunk not committed yet then
+ * keeps that id and its replicas, so its next version can be built from
+ * that one on the data servers. */
 int mds_ns_allocate(struct mds *m, const struct mds_cred *c, uint64_t session,
 		    uint64_t ino, uint64_t handle, const uint64_t *indexes,
-		    size_t n, struct mds_chunk **out);
+		    const uint64_t *pending, size_t n, struct mds_chunk **out);
 struct mds_commit {
 	const struct mds_chunk *chunks;
 	size_t n;

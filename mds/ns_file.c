@@ -348,12 +348,57 @@ struct alloc_args {
 	struct mds *m;
 	uint64_t session, ino;
 	const uint64_t *indexes;
+	const uint64_t *pending;	/* 2 per index, or NULL */
 	size_t n;
 	struct mds_chunk *out;
 };
 
+/* Replicas all live and as many as the policy asks: reuse them. */
+static bool reuse_replicas(struct alloc_args *a, const struct db_inode *n,
+			   const uint32_t *reps, uint32_t nrep, struct mds_chunk *o)
+{
+	if (nrep == 0 || nrep < GN_MIN(n->replicas, DB_MAX_REPLICAS))
+		return false;
+	for (uint32_t i = 0; i < nrep && i < DB_MAX_REPLICAS; i++)
+		if (!mds_ds_is_live(a->m, reps[i]))
+			return false;
+	o->c.nreplicas = nrep;
+	memcpy(o->c.replicas, reps, sizeof(o->c.replicas));
+	return true;
+}
+
+/*
+ * A chunk never committed yet, of which this session wrote the
+ * uncommitted version (id, version): the next version keeps its id (and
+ * replicas), so the data servers build it from that one by its changed
+ * blocks instead of the client sending the whole chunk again.
+ */
+static bool reuse_pending(struct db_txn *t, struct alloc_args *a,
+			  const struct db_inode *n, uint64_t id, uint64_t version,
+			  struct mds_chunk *o)
+{
+	struct db_pending pd;
+	uint8_t pkey[16];
+	const void *v;
+	size_t vl;
+
+	if (!id)
+		return false;
+	db_be64(pkey, id);
+	db_be64(pkey + 8, version);
+	if (db_get(t, DB_PENDING, pkey, sizeof(pkey), &v, &vl) || vl != sizeof(pd))
+		return false;
+	memcpy(&pd, v, sizeof(pd));
+	if (pd.ino != n->ino || pd.index != o->index || pd.session != a->session ||
+	    !reuse_replicas(a, n, pd.replicas, pd.nreplicas, o))
+		return false;
+	o->c.chunk_id = id;
+	return true;
+}
+
 static int alloc_one(struct db_txn *t, struct alloc_args *a,
-		     const struct db_inode *n, struct mds_chunk *o)
+		     const struct db_inode *n, struct mds_chunk *o,
+		     const uint64_t *pend)
 {
 	struct db_pending pd = { 0 };
 	uint8_t key[16], pkey[16];
@@ -369,18 +414,11 @@ static int alloc_one(struct db_txn *t, struct alloc_args *a,
 		memcpy(&cur, v, sizeof(cur));
 		o->c.chunk_id = cur.chunk_id;
 		o->base_version = cur.version;
-		reuse = cur.nreplicas > 0;
-		for (uint32_t i = 0; i < cur.nreplicas && i < DB_MAX_REPLICAS; i++)
-			if (!mds_ds_is_live(a->m, cur.replicas[i]))
-				reuse = false;
-		if (reuse && cur.nreplicas >= GN_MIN(n->replicas, DB_MAX_REPLICAS)) {
-			o->c.nreplicas = cur.nreplicas;
-			memcpy(o->c.replicas, cur.replicas, sizeof(cur.replicas));
-		} else {
-			reuse = false;
-		}
+		reuse = reuse_replicas(a, n, cur.replicas, cur.nreplicas, o);
 	} else if (ret && ret != -ENOENT) {
 		return ret;
+	} else if (pend && reuse_pending(t, a, n, pend[0], pend[1], o)) {
+		reuse = true;
 	} else {
 		ret = db_counter_next(t, "chunk", &o->c.chunk_id);
 		if (ret)
@@ -423,7 +461,8 @@ static int alloc_fn(struct db_txn *t, void *p)
 	for (size_t i = 0; i < a->n; i++) {
 		memset(&a->out[i], 0, sizeof(a->out[i]));
 		a->out[i].index = a->indexes[i];
-		ret = alloc_one(t, a, &n, &a->out[i]);
+		ret = alloc_one(t, a, &n, &a->out[i],
+				a->pending ? a->pending + 2 * i : NULL);
 		if (ret)
 			return ret;
 	}
@@ -456,10 +495,10 @@ static int ns_may_write(struct mds *m, const struct mds_cred *c, uint64_t ino,
 
 int mds_ns_allocate(struct mds *m, const struct mds_cred *c, uint64_t session,
 		    uint64_t ino, uint64_t handle, const uint64_t *indexes,
-		    size_t n, struct mds_chunk **out)
+		    const uint64_t *pending, size_t n, struct mds_chunk **out)
 {
 	struct alloc_args a = { .m = m, .session = session, .ino = ino,
-				.indexes = indexes, .n = n };
+				.indexes = indexes, .pending = pending, .n = n };
 	int ret;
 
 	if (n == 0 || n > MDS_MAX_ALLOC)

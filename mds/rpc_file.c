@@ -158,8 +158,11 @@ MDS_RPC_HANDLER(allocate_chunks)
 	int ret;
 
 	GET_CRED(q->h, c);
+	if (q->n_pending && q->n_pending != 2 * q->n_indexes)
+		return -EINVAL;
 	ret = mds_ns_allocate(m, &c, mds_rpc_session(q->h), q->ino, q->handle,
-			      q->indexes, q->n_indexes, &cs);
+			      q->indexes, q->n_pending ? q->pending : NULL,
+			      q->n_indexes, &cs);
 	if (ret)
 		return ret;
 	chunk_list_build(m, cs, q->n_indexes, &l);

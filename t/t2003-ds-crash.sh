@@ -1,8 +1,10 @@
 #!/bin/bash
 # t2003-ds-crash: kill -9 a data server while writers are busy (whole
-# chunks, partial updates, compressed chunks); after a restart every
-# acknowledged version reads back byte-exact, every version it lists is
-# intact, and no temporary file is left.
+# chunks, chains of partial updates sharing blocks, compressed chunks,
+# deletions of versions whose blocks newer ones use); after a restart
+# every acknowledged version reads back byte-exact, every acknowledged
+# deletion holds, every version it lists is intact, and no temporary file
+# is left.
 . "$(dirname "$0")/lib-cluster.sh"
 
 [ -x "$GN_DS_BIN" ] || gn_skip "gannet-ds not built"
@@ -13,26 +15,36 @@ A=${GN_DS_ADDR[1]}
 for i in 0 1 2 3; do head -c $((4194304 - i * 100000)) /dev/urandom >"$T/data$i"; done
 head -c 50000 /dev/urandom >"$T/patch"
 
-# writer ID: versions 1, 2, ... of chunk ID, alternating whole chunks
-# (data file v%4) and patches on top of the previous version; logs every
-# acknowledged version with the file its content must equal.
+# writer ID: versions 1, 2, ... of chunk ID: a whole chunk (data file
+# v%4), then three patches, each on top of the previous version at its own
+# place (the store keeps only the changed blocks and takes the others from
+# the older versions' files), and after each version the one before the
+# previous is deleted, as the MDS does once a newer version is committed
+# (its file is kept while newer versions use its blocks).  Logs every
+# acknowledged version with the file its content must equal, and every
+# acknowledged deletion.
 writer() {
 	local id=$1 v=1 prev=
 	while [ -e "$T/run" ]; do
 		local f=$T/data$((v % 4)) exp=$T/exp.$id.$v opts=()
 		[ $((id % 2)) = 0 ] && opts+=(--zstd)
-		if [ -n "$prev" ] && [ $((v % 3)) = 0 ]; then
+		if [ -n "$prev" ] && [ $((v % 4)) != 1 ]; then
+			local off=$(( (v % 4) * 409600 ))
 			cp "$prev" "$exp"
-			dd if="$T/patch" of="$exp" bs=4096 seek=100 conv=notrunc 2>/dev/null
+			dd if="$T/patch" of="$exp" bs=4096 seek=$((off / 4096)) conv=notrunc 2>/dev/null
 			len=$(stat -c %s "$prev")
 			"$GN_TT" ds-write "$A" "$id" "$v" "$T/patch" --base=$((v - 1)) \
-				--base-length="$len" --offset=409600 --chunk-length="$len" \
+				--base-length="$len" --offset="$off" --chunk-length="$len" \
 				"${opts[@]}" >/dev/null 2>&1 || break
 		else
 			cp "$f" "$exp"
 			"$GN_TT" ds-write "$A" "$id" "$v" "$f" "${opts[@]}" >/dev/null 2>&1 || break
 		fi
 		echo "$id $v $exp" >>"$T/acked.$id"
+		if [ $v -gt 2 ]; then
+			"$GN_TT" ds-delete "$A" "$id" $((v - 2)) >/dev/null 2>&1 || break
+			echo "$id $((v - 2))" >>"$T/deleted.$id"
+		fi
 		prev=$exp
 		v=$((v + 1))
 	done
@@ -48,12 +60,18 @@ rm -f "$T/run"
 wait $w1 $w2 $w3
 
 cat "$T"/acked.* >"$T/acked" 2>/dev/null
+cat "$T"/deleted.* >"$T/deleted" 2>/dev/null
 n=$(wc -l <"$T/acked")
 [ "$n" -ge 3 ] || gn_fail "only $n writes acknowledged before the kill"
 
 gn_start_ds 1 --scrub-rate=0
 A=${GN_DS_ADDR[1]}
 while read -r id v exp; do
+	if grep -qx "$id $v" "$T/deleted"; then
+		"$GN_TT" ds-read "$A" "$id" "$v" --expect=NOT_FOUND >/dev/null ||
+			gn_fail "deleted version $id/$v still served"
+		continue
+	fi
 	"$GN_TT" ds-read "$A" "$id" "$v" >"$T/out" || gn_fail "acknowledged version $id/$v unreadable"
 	cmp -s "$T/out" "$exp" || gn_fail "acknowledged version $id/$v differs"
 done <"$T/acked"
@@ -66,5 +84,6 @@ while read -r id v len _; do
 done <"$T/list"
 left=$(find "${GN_DS_DIR[1]}/chunks" -name '*.tmp*' | wc -l)
 gn_expect_eq 0 "$left" "temporary files after restart"
-gn_log "$n acknowledged versions verified, $(wc -l <"$T/list") listed"
+kept=$(find "${GN_DS_DIR[1]}/chunks" -name '*.kept' | wc -l)
+gn_log "$n acknowledged versions verified, $(wc -l <"$T/list") listed, $kept kept"
 exit 0

@@ -298,10 +298,11 @@ START_TEST(test_partial_update_cow)
 
 	/* A base that is not here. */
 	ck_assert_int_eq(put(11, 6, 5, MiB, 0, MiB, p, 10, comp, NULL), -ENOENT);
-	/* A damaged base counts as not here (and is quarantined). */
+	/* A damaged base block the update needs counts as not here (and is
+	 * quarantined). */
 	ck_assert_int_eq(put_full(12, 1, a, MiB, comp), 0);
 	flip_byte(chunk_path(12, 1), 4096 + 10);
-	ck_assert_int_eq(put(12, 2, 1, MiB, MiB - 10, MiB, p, 10, comp, NULL), -ENOENT);
+	ck_assert_int_eq(put(12, 2, 1, MiB, 100, MiB, p, 10, comp, NULL), -ENOENT);
 	ck_assert_int_eq(nbad, 1);
 	ck_assert(!ds_store_has_chunk(st, 12));
 	/* The payload hides the whole base. */
@@ -397,6 +398,178 @@ START_TEST(test_ranges)
 	free(a);
 	free(b);
 	free(p);
+}
+END_TEST
+
+static char *kept_path(uint64_t id, uint64_t ver)
+{
+	static char p[300];
+
+	snprintf(p, sizeof(p), "%s.kept", chunk_path(id, ver));
+	return p;
+}
+
+/* Patch 4 KiB at off of the chunk image b (len bytes) as version ver
+ * over base; returns what the store says of the new version. */
+static struct ds_chunk_stat patch(uint64_t id, uint64_t ver, uint64_t base,
+				  unsigned char *b, uint32_t len, uint32_t off,
+				  unsigned seed, int comp)
+{
+	unsigned char p[4096];
+	struct ds_chunk_stat s;
+
+	fill_random(p, sizeof(p), seed);
+	memcpy(b + off, p, sizeof(p));
+	ck_assert_int_eq(put(id, ver, base, len, off, len, p, sizeof(p), comp, &s), 0);
+	return s;
+}
+
+/* A partial update stores only the blocks it changes and takes the others
+ * from older versions' files, which outlive their deletion while used. */
+START_TEST(test_shared_blocks)
+{
+	unsigned char *a = xbuf(4 * MiB), *b = xbuf(4 * MiB), *c = xbuf(4 * MiB);
+	struct ds_chunk_stat s;
+	struct ds_read *r;
+	int comp = _i;
+
+	if (comp)
+		fill_text(a, 4 * MiB, 9);
+	else
+		fill_random(a, 4 * MiB, 9);
+	memcpy(b, a, 4 * MiB);
+	ck_assert_int_eq(put_full(50, 1, a, 4 * MiB, comp), 0);
+
+	/* v2: one 4 KiB write costs one block (two when it straddles). */
+	s = patch(50, 2, 1, b, 4 * MiB, MiB + 7, 1, comp);
+	ck_assert_uint_eq(s.nsrc, 1);
+	ck_assert_uint_le(s.stored_bytes, 4096 + 2 * BS);
+	s = patch(50, 3, 2, b, 4 * MiB, 3 * MiB, 2, comp);
+	ck_assert_uint_eq(s.nsrc, 2);		/* v1's blocks and v2's */
+	ck_assert_uint_le(s.stored_bytes, 4096 + BS);
+	expect_read(50, 3, 0, 0, b, 4 * MiB);
+	expect_read(50, 3, MiB, 2 * BS, b, 4 * MiB);
+	expect_read(50, 1, 0, 0, a, 4 * MiB);	/* the old versions are intact */
+	ck_assert_int_eq(ds_store_verify(st, 50, 3, NULL), 0);
+
+	/* The MDS deletes v1 and v2: their files stay, as kept, while v3
+	 * uses them, and nothing shows them. */
+	memcpy(c, b, 4 * MiB);
+	ck_assert_int_eq(ds_store_delete(st, 50, 1), 0);
+	ck_assert_int_eq(ds_store_delete(st, 50, 2), 0);
+	ck_assert_int_eq(ds_store_delete(st, 50, 2), -ENOENT);
+	ck_assert_int_eq(ds_store_stat_chunk(st, 50, 1, &s), -ENOENT);
+	ck_assert_int_eq(ds_store_read(st, 50, 2, 0, 0, &r), -ENOENT);
+	ck_assert_int_eq(access(kept_path(50, 1), F_OK), 0);
+	ck_assert_int_eq(access(kept_path(50, 2), F_OK), 0);
+	{
+		struct ds_chunk_stat l[4];
+		struct ds_store_info info;
+		size_t n;
+		bool eof;
+
+		ck_assert_int_eq(ds_store_list(st, 0, 0, 4, l, &n, &eof), 0);
+		ck_assert_uint_eq(n, 1);
+		ck_assert_uint_eq(l[0].version, 3);
+		ck_assert_int_eq(ds_store_info(st, &info), 0);
+		ck_assert_uint_eq(info.chunks, 1);
+	}
+	/* A copy of a kept version is refused (its name is taken); a copy
+	 * of a version newer ones use changes nothing. */
+	ck_assert_int_eq(put(50, 1, 0, 0, 0, 4 * MiB, a, 4 * MiB, comp, NULL),
+			 -GN_ERR_STALE_VERSION);	/* not a copy: stale anyway */
+	{
+		uint64_t ck[GN_BLOCKS_PER_CHUNK];
+		struct ds_write_req q = { .chunk_id = 50, .version = 1,
+			.chunk_length = 4 * MiB, .cksums = ck, .copy = true,
+			.ncksums = gn_cksum_blocks(a, 4 * MiB, ck), .compression = comp };
+
+		ck_assert_int_eq(ds_store_write(st, &q, a, 4 * MiB, NULL),
+				 -GN_ERR_STALE_VERSION);
+	}
+	/* Everything survives a restart. */
+	ds_store_close(st);
+	ck_assert_int_eq(open_store(0), 0);
+	expect_read(50, 3, 0, 0, c, 4 * MiB);
+	ck_assert_int_eq(ds_store_stat_chunk(st, 50, 2, &s), -ENOENT);
+
+	/* A chain of small updates names at most DS_MAX_SRC files; one that
+	 * would name more writes the whole version. */
+	for (uint64_t v = 4; v < 4 + DS_MAX_SRC + 2; v++) {
+		s = patch(50, v, v - 1, c, 4 * MiB, (uint32_t)(v * BS), (unsigned)v, comp);
+		ck_assert_uint_le(s.nsrc, DS_MAX_SRC);
+		ck_assert_int_eq(ds_store_delete(st, 50, v - 1), 0);
+		expect_read(50, v, 0, 0, c, 4 * MiB);
+		if (s.nsrc == 0)
+			break;
+	}
+	ck_assert_uint_eq(s.nsrc, 0);
+	/* The whole version uses nobody: every kept file is gone. */
+	ck_assert_int_eq(count_files("chunks/32"), 1);
+
+	/* An update touching most blocks writes the whole version too. */
+	{
+		uint64_t v = s.version;
+
+		ck_assert_int_eq(put(50, v + 1, v, 4 * MiB, 0, 4 * MiB, a, 3 * MiB,
+				     comp, &s), 0);
+		ck_assert_uint_eq(s.nsrc, 0);
+	}
+	free(a);
+	free(b);
+	free(c);
+}
+END_TEST
+
+/* Damage in a file whose blocks a newer version takes: found on read and
+ * by verify of the newer version; a version whose source vanished is
+ * quarantined at start-up. */
+START_TEST(test_shared_damage)
+{
+	unsigned char *a = xbuf(MiB), *b = xbuf(MiB);
+	struct ds_read *r;
+	int comp = _i;
+
+	fill_random(a, MiB, 10);
+	memcpy(b, a, MiB);
+	ck_assert_int_eq(put_full(60, 1, a, MiB, comp), 0);
+	patch(60, 2, 1, b, MiB, 5 * BS, 3, comp);
+	ck_assert_int_eq(ds_store_delete(st, 60, 1), 0);
+	expect_read(60, 2, 5 * BS, BS, b, MiB);	/* its own block */
+	/* Block 0 of v2 lives in v1's (kept) file. */
+	flip_byte(kept_path(60, 1), 4096 + 10);
+	expect_read(60, 2, 5 * BS, BS, b, MiB);	/* still fine */
+	ck_assert_int_eq(ds_store_read(st, 60, 2, 0, 0, &r), -GN_ERR_CKSUM);
+	ck_assert_int_eq(nbad, 1);
+	ck_assert_uint_eq(bad_id, 60);
+	ck_assert_uint_eq(bad_ver, 2);
+	ck_assert(!ds_store_has_chunk(st, 60));
+	/* With v2 gone, nothing uses v1's file any more. */
+	ck_assert_int_eq(access(kept_path(60, 1), F_OK), -1);
+
+	/* verify reads the blocks from the files holding them. */
+	memcpy(b, a, MiB);
+	ck_assert_int_eq(put_full(61, 1, a, MiB, comp), 0);
+	patch(61, 2, 1, b, MiB, 0, 4, comp);
+	ck_assert_int_eq(ds_store_verify(st, 61, 2, NULL), 0);
+	flip_byte(chunk_path(61, 1), 4096 + 7 * BS + 1);
+	ck_assert_int_eq(ds_store_verify(st, 61, 2, NULL), -GN_ERR_CKSUM);
+	/* The version verified is the one reported; v1's own check finds
+	 * v1's damage. */
+	ck_assert_int_eq(nbad, 2);
+	ck_assert_uint_eq(bad_ver, 2);
+	ck_assert_int_eq(ds_store_verify(st, 61, 1, NULL), -GN_ERR_CKSUM);
+	ck_assert_int_eq(nbad, 3);
+
+	/* A source removed behind the store's back: the user goes at open. */
+	ck_assert_int_eq(put_full(62, 1, a, MiB, comp), 0);
+	patch(62, 2, 1, b, MiB, 0, 5, comp);
+	ck_assert_int_eq(unlink(chunk_path(62, 1)), 0);
+	ds_store_close(st);
+	ck_assert_int_eq(open_store(0), 0);
+	ck_assert(!ds_store_has_chunk(st, 62));
+	free(a);
+	free(b);
 }
 END_TEST
 
@@ -673,7 +846,7 @@ START_TEST(test_index)
 			s.chunk_id = id * 7919;
 			s.version = v * 10;
 			s.stored_bytes = 100;
-			ds_index_put(&ix, &s);
+			ds_index_put(&ix, &s, NULL);
 		}
 	}
 	ck_assert_uint_eq(ix.count, 10001);
@@ -688,7 +861,7 @@ START_TEST(test_index)
 	s.chunk_id = 4 * 7919;
 	s.version = 20;
 	s.stored_bytes = 50;
-	ds_index_put(&ix, &s);
+	ds_index_put(&ix, &s, NULL);
 	ck_assert_uint_eq(ix.count, 10001);
 	ck_assert_uint_eq(ix.stored_bytes, 1000100 - 50);
 	ck_assert(ds_index_del(&ix, 4 * 7919, 20));
@@ -737,6 +910,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_client_cksum_refused);
 	tcase_add_loop_test(tc, test_partial_update_cow, 0, 2);
 	tcase_add_loop_test(tc, test_ranges, 0, 2);
+	tcase_add_loop_test(tc, test_shared_blocks, 0, 2);
+	tcase_add_loop_test(tc, test_shared_damage, 0, 2);
 	tcase_add_test(tc, test_stale_version);
 	tcase_add_loop_test(tc, test_damage_detected_on_read, 0, 2);
 	tcase_add_loop_test(tc, test_verify_detects_data_damage, 0, 2);

@@ -646,7 +646,7 @@ static void commit_chunk(uint64_t ino, uint64_t h, uint64_t index, uint32_t len,
 	struct db_inode n;
 	struct mds_commit cw = { 0 };
 
-	ck_assert_int_eq(mds_ns_allocate(m, &root, 0, ino, h, &index, 1, &a), 0);
+	ck_assert_int_eq(mds_ns_allocate(m, &root, 0, ino, h, &index, NULL, 1, &a), 0);
 	a[0].c.length = len;
 	cw.chunks = a;
 	cw.n = 1;
@@ -655,6 +655,72 @@ static void commit_chunk(uint64_t ino, uint64_t h, uint64_t index, uint32_t len,
 		*got = a[0];
 	free(a);
 }
+
+/* A chunk written twice before its first commit keeps its id when the
+ * client names its uncommitted version; a wrong or foreign one is ignored. */
+START_TEST(test_allocate_pending)
+{
+	struct mds_chunk *a = NULL, *b = NULL, *c = NULL;
+	uint64_t idx = 3, pend[2];
+	struct mds_commit cw = { 0 };
+	struct mds_open o, o2;
+	struct db_inode n;
+
+	add_ds("uuid-p1", "127.0.0.1:1");
+	add_ds("uuid-p2", "127.0.0.1:2");
+	ck_assert_int_eq(mds_ns_create(m, &root, 7, 1, "p", 0644, 0, O_RDWR | O_CREAT, &o, NULL), 0);
+	ck_assert_int_eq(mds_ns_create(m, &root, 7, 1, "q", 0644, 0, O_RDWR | O_CREAT, &o2, NULL), 0);
+	ck_assert_int_eq(mds_ns_allocate(m, &root, 7, o.attr.ino, o.handle, &idx, NULL, 1, &a), 0);
+	pend[0] = a[0].c.chunk_id;
+	pend[1] = a[0].c.version;
+	ck_assert_int_eq(mds_ns_allocate(m, &root, 7, o.attr.ino, o.handle, &idx, pend, 1, &b), 0);
+	ck_assert_uint_eq(b[0].c.chunk_id, a[0].c.chunk_id);
+	ck_assert_uint_gt(b[0].c.version, a[0].c.version);
+	ck_assert_uint_eq(b[0].c.replicas[0], a[0].c.replicas[0]);
+	ck_assert_uint_eq(b[0].base_version, 0);	/* nothing committed under it */
+	free(c);
+	/* Another session, another file, another index, an unknown version:
+	 * a new chunk id each time. */
+	ck_assert_int_eq(mds_ns_allocate(m, &root, 8, o.attr.ino, 0, &idx, pend, 1, &c), 0);
+	ck_assert_uint_ne(c[0].c.chunk_id, a[0].c.chunk_id);
+	free(c);
+	ck_assert_int_eq(mds_ns_allocate(m, &root, 7, o2.attr.ino, o2.handle, &idx, pend, 1, &c), 0);
+	ck_assert_uint_ne(c[0].c.chunk_id, a[0].c.chunk_id);
+	free(c);
+	idx = 4;
+	ck_assert_int_eq(mds_ns_allocate(m, &root, 7, o.attr.ino, o.handle, &idx, pend, 1, &c), 0);
+	ck_assert_uint_ne(c[0].c.chunk_id, a[0].c.chunk_id);
+	free(c);
+	idx = 3;
+	pend[1] += 1000;
+	ck_assert_int_eq(mds_ns_allocate(m, &root, 7, o.attr.ino, o.handle, &idx, pend, 1, &c), 0);
+	ck_assert_uint_ne(c[0].c.chunk_id, a[0].c.chunk_id);
+	free(c);
+	/* The newer one commits; the chunk map holds it. */
+	b[0].c.length = 1000;
+	cw.chunks = b;
+	cw.n = 1;
+	ck_assert_int_eq(mds_ns_commit(m, &root, o.attr.ino, o.handle, &cw, &n, NULL), 0);
+	ck_assert_uint_eq(n.size, 3ull * GN_CHUNK_SIZE + 1000);
+	{
+		struct mds_chunk *cs = NULL;
+		size_t cnt;
+		uint64_t size;
+
+		ck_assert_int_eq(mds_ns_getchunks(m, &root, o.attr.ino, 3, 1, &cs, &cnt, &size), 0);
+		ck_assert_uint_eq(cnt, 1);
+		ck_assert_uint_eq(cs[0].c.chunk_id, a[0].c.chunk_id);
+		ck_assert_uint_eq(cs[0].c.version, b[0].c.version);
+		free(cs);
+	}
+	free(a);
+	free(b);
+	mds_ns_close(m, 7, o.attr.ino, o.handle);
+	mds_ns_close(m, 7, o2.attr.ino, o2.handle);
+	mds_open_release(&o);
+	mds_open_release(&o2);
+}
+END_TEST
 
 START_TEST(test_chunks)
 {
@@ -702,7 +768,7 @@ START_TEST(test_chunks)
 		struct mds_commit cw = { .chunks = &c0, .n = 1 };
 		ck_assert_int_eq(mds_ns_commit(m, &root, o.attr.ino, o.handle, &cw, &n, NULL), -ESTALE);
 	}
-	ck_assert_int_eq(mds_ns_allocate(m, &root, 0, o.attr.ino, o.handle, &idx, 1, &cs), -EFBIG);
+	ck_assert_int_eq(mds_ns_allocate(m, &root, 0, o.attr.ino, o.handle, &idx, NULL, 1, &cs), -EFBIG);
 	/* shrink: chunk 1 dropped, chunk 0 shortened */
 	sa.size = 100;
 	ck_assert_int_eq(mds_ns_setattr(m, &root, o.attr.ino, &sa, &n, NULL), 0);
@@ -946,7 +1012,7 @@ START_TEST(test_pending_gc)
 	d = add_ds("uuid-gc", "127.0.0.1:1");
 	snprintf(hb.uuid, sizeof(hb.uuid), "uuid-gc");
 	ck_assert_int_eq(mds_ns_create(m, &root, 0, 1, "f", 0644, 0, O_RDWR | O_CREAT, &o, NULL), 0);
-	ck_assert_int_eq(mds_ns_allocate(m, &root, 0, o.attr.ino, o.handle, &idx, 1, &a), 0);
+	ck_assert_int_eq(mds_ns_allocate(m, &root, 0, o.attr.ino, o.handle, &idx, NULL, 1, &a), 0);
 	ck_assert_uint_eq(a[0].c.replicas[0], d);
 	usleep(1100 * 1000);
 	mds_tick(m);
@@ -1355,6 +1421,7 @@ static Suite *mds_suite(void)
 	tcase_add_test(tc, test_readdir_cursor);
 	tcase_add_test(tc, test_xattr);
 	tcase_add_test(tc, test_chunks);
+	tcase_add_test(tc, test_allocate_pending);
 	tcase_add_test(tc, test_open_unlinked);
 	tcase_add_test(tc, test_sessions);
 	tcase_add_test(tc, test_group_commit);
