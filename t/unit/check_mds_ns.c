@@ -1085,7 +1085,7 @@ static void commit_chunks(uint64_t ino, uint64_t h, uint64_t first, uint64_t n)
 
 		for (size_t i = 0; i < k; i++)
 			idx[i] = first + done + i;
-		ck_assert_int_eq(mds_ns_allocate(m, &root, 0, ino, h, idx, k, &a), 0);
+		ck_assert_int_eq(mds_ns_allocate(m, &root, 0, ino, h, idx, NULL, k, &a), 0);
 		for (size_t i = 0; i < k; i++)
 			a[i].c.length = 1000;
 		cw.chunks = a;
