@@ -32,6 +32,7 @@ static const struct {
 	{ "ds", ctl_cmd_ds },
 	{ "df", ctl_cmd_df },
 	{ "sessions", ctl_cmd_sessions },
+	{ "degraded", ctl_cmd_degraded },
 	{ "info", ctl_cmd_info },
 	{ "policy", ctl_cmd_policy },
 	{ "fsck", ctl_cmd_fsck },
@@ -50,6 +51,7 @@ static void usage(FILE *f)
 "  ds drain|undrain|remove ID  move chunks off a server, stop, or forget it\n"
 "  df                          capacity and inodes of the filesystem\n"
 "  sessions                    client sessions (mounts) known to the MDS\n"
+"  degraded                    chunks with fewer live replicas than their policy\n"
 "  info PATH                   inode, policy and chunks of a file\n"
 "  policy get PATH             replication and compression of a directory\n"
 "  policy set PATH [--replicas N] [--compression none|zstd]\n"

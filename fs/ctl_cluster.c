@@ -1,11 +1,12 @@
 /*
- * ctl_cluster.c - gannetctl status, ds, df, sessions: views of the
- * cluster as the MDS knows it.
+ * ctl_cluster.c - gannetctl status, ds, df, sessions, degraded: views of
+ * the cluster as the MDS knows it.
  */
 #include "config.h"
 #include "fs/ctl_i.h"
 #include "common/util.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,4 +318,186 @@ int ctl_cmd_sessions(struct ctl *c, int argc, char **argv)
 	}
 	gn_rpc_result_release(&res);
 	return CTL_OK;
+}
+
+/* ---- degraded ---- */
+
+/* Chunks asked for per ListDegraded call. */
+#define CTL_DEGRADED_PAGE 1024
+
+static const Gannet__DsInfo *page_ds(const Gannet__ListDegradedReply *r, uint32_t id)
+{
+	for (size_t i = 0; i < r->n_servers; i++)
+		if (r->servers[i]->id == id)
+			return r->servers[i];
+	return NULL;
+}
+
+static bool id_in(const uint32_t *v, size_t n, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == id)
+			return true;
+	return false;
+}
+
+/* Replica i of a listed chunk: its replicas, then the servers whose copy
+ * was reported bad. */
+struct replica_view {
+	uint32_t id;
+	const char *addr;	/* NULL: a server the MDS does not know */
+	const char *state;	/* of the server now, or "bad" */
+	bool counts;		/* towards the policy */
+};
+
+static void replica_view(const Gannet__ListDegradedReply *r,
+			 const Gannet__DegradedChunk *k, size_t i,
+			 struct replica_view *out)
+{
+	bool bad = i >= k->n_replicas;
+	const Gannet__DsInfo *d;
+
+	out->id = bad ? k->bad[i - k->n_replicas] : k->replicas[i];
+	d = page_ds(r, out->id);
+	out->addr = d ? d->addr : NULL;
+	out->state = bad ? "bad" : d ? ctl_ds_state(d->state) : "unknown";
+	out->counts = !bad && !id_in(k->down, k->n_down, out->id);
+}
+
+static void degraded_json(struct ctl_json *j, const Gannet__ListDegradedReply *r,
+			  const Gannet__DegradedChunk *k)
+{
+	cj_obj(j, NULL);
+	cj_u64(j, "inode", k->ino);
+	cj_u64(j, "index", k->index);
+	cj_hex(j, "chunk_id", k->chunk_id);
+	cj_u64(j, "version", k->version);
+	cj_u64(j, "policy_replicas", k->policy_replicas);
+	cj_u64(j, "live_replicas", k->live_replicas);
+	cj_bool(j, "damaged", k->damaged);
+	cj_arr(j, "replicas");
+	for (size_t i = 0; i < k->n_replicas + k->n_bad; i++) {
+		struct replica_view v;
+
+		replica_view(r, k, i, &v);
+		cj_obj(j, NULL);
+		cj_u64(j, "id", v.id);
+		cj_str(j, "addr", v.addr);
+		cj_str(j, "state", v.state);
+		cj_bool(j, "counts", v.counts);
+		cj_close_obj(j);
+	}
+	cj_close_arr(j);
+	cj_close_obj(j);
+}
+
+static void degraded_row(struct ctl_table *t, const Gannet__ListDegradedReply *r,
+			 const Gannet__DegradedChunk *k)
+{
+	char ino[24], idx[24], id[24], ver[24], live[24], reps[1024] = "";
+	size_t off = 0;
+
+	snprintf(ino, sizeof(ino), "%" PRIu64, k->ino);
+	snprintf(idx, sizeof(idx), "%" PRIu64, k->index);
+	snprintf(id, sizeof(id), "%016" PRIx64, k->chunk_id);
+	snprintf(ver, sizeof(ver), "%" PRIu64, k->version);
+	snprintf(live, sizeof(live), "%u/%u", k->live_replicas, k->policy_replicas);
+	/* 1(st1:9410) 3(st3:9410,down) 2(st2:9410,bad): a replica that
+	 * counts plain, the others with why they do not. */
+	for (size_t i = 0; i < k->n_replicas + k->n_bad && off < sizeof(reps) - 200; i++) {
+		struct replica_view v;
+
+		replica_view(r, k, i, &v);
+		off += (size_t)snprintf(reps + off, sizeof(reps) - off, "%s%u(%s%s%s)",
+					i ? " " : "", v.id, v.addr ? v.addr : "?",
+					v.counts ? "" : ",", v.counts ? "" : v.state);
+	}
+	ctl_table_row(t, ino, idx, id, ver, live, k->damaged ? "damaged" : "degraded",
+		      *reps ? reps : "none");
+}
+
+int ctl_cmd_degraded(struct ctl *c, int argc, char **argv)
+{
+	static const char *const head[] = { "INODE", "INDEX", "CHUNK", "VERSION",
+					    "LIVE", "STATE", "REPLICAS" };
+	Gannet__ListDegradedRequest req = GANNET__LIST_DEGRADED_REQUEST__INIT;
+	struct gn_rpc_result res = { 0 };
+	struct ctl_table t;
+	struct ctl_json j;
+	uint64_t degraded = 0, damaged = 0;
+	char *json = NULL;
+	size_t json_len = 0;
+	FILE *jf = NULL;
+	int ret = CTL_FAIL;
+
+	if (argc != 1 || ctl_only_opts(c, "degraded", 0)) {
+		if (argc != 1)
+			ctl_err(c, "usage: gannetctl degraded");
+		return CTL_USAGE;
+	}
+	ctl_table_init(&t, head, 7, 1u << 0 | 1u << 1 | 1u << 3 | 1u << 4);
+	if (c->json) {
+		/* Printed only once every page has arrived: a failure half
+		 * way leaves no truncated document on stdout. */
+		jf = open_memstream(&json, &json_len);
+		if (!jf) {
+			ctl_err(c, "cannot buffer the output: %s", strerror(errno));
+			goto out;
+		}
+		cj_begin(&j, jf);
+		cj_arr(&j, "chunks");
+	}
+	req.max_chunks = CTL_DEGRADED_PAGE;
+	for (;;) {
+		const Gannet__ListDegradedReply *r;
+
+		req.h = ctl_hdr(c);
+		if (ctl_mds_call(c, "ListDegraded", "list degraded chunks", &req.base,
+				 &gannet__list_degraded_reply__descriptor, &res))
+			goto out;
+		r = (const Gannet__ListDegradedReply *)res.reply;
+		for (size_t i = 0; i < r->n_chunks; i++) {
+			degraded++;
+			damaged += r->chunks[i]->damaged;
+			if (c->json)
+				degraded_json(&j, r, r->chunks[i]);
+			else
+				degraded_row(&t, r, r->chunks[i]);
+		}
+		if (r->eof)
+			break;
+		if (r->next_ino < req.start_ino ||
+		    (r->next_ino == req.start_ino && r->next_index <= req.start_index)) {
+			ctl_err(c, "list degraded chunks: the MDS at %s did not move on "
+				"from chunk %" PRIu64 ":%" PRIu64, c->mds_addr,
+				req.start_ino, req.start_index);
+			goto out;
+		}
+		req.start_ino = r->next_ino;
+		req.start_index = r->next_index;
+		gn_rpc_result_release(&res);
+	}
+	if (c->json) {
+		cj_close_arr(&j);
+		cj_u64(&j, "degraded_chunks", degraded);
+		cj_u64(&j, "damaged_chunks", damaged);
+		cj_end_doc(&j);
+		fclose(jf);
+		jf = NULL;
+		fwrite(json, 1, json_len, stdout);
+	} else if (degraded) {
+		ctl_table_print(&t, stdout);
+		printf("\n%" PRIu64 " degraded chunks, %" PRIu64 " of them damaged\n",
+		       degraded, damaged);
+	} else {
+		printf("no degraded chunks\n");
+	}
+	ret = CTL_OK;
+out:
+	if (jf)
+		fclose(jf);
+	free(json);
+	gn_rpc_result_release(&res);
+	ctl_table_release(&t);
+	return ret;
 }

@@ -156,6 +156,7 @@ int ctl_cmd_status(struct ctl *c, int argc, char **argv);
 int ctl_cmd_ds(struct ctl *c, int argc, char **argv);
 int ctl_cmd_df(struct ctl *c, int argc, char **argv);
 int ctl_cmd_sessions(struct ctl *c, int argc, char **argv);
+int ctl_cmd_degraded(struct ctl *c, int argc, char **argv);
 int ctl_cmd_info(struct ctl *c, int argc, char **argv);
 int ctl_cmd_policy(struct ctl *c, int argc, char **argv);
 int ctl_cmd_fsck(struct ctl *c, int argc, char **argv);

@@ -307,6 +307,45 @@ int mds_ds_up_count(struct mds *m);
 /* Heartbeat interval told to data servers. */
 int mds_ds_heartbeat_ms(struct mds *m);
 
+/*
+ * Degraded chunks: fewer live replicas (on servers up, not draining or
+ * removed) than their file's policy asks for.  Damaged: degraded with no
+ * replica on a server that is up to copy from.  The same test decides the
+ * counts of mds_get_status (from the last complete background pass) and
+ * this listing (from the maps as they are now).
+ */
+#define MDS_DEGRADED_MAX 4096		/* chunks per page */
+#define MDS_DEGRADED_DEFAULT 1024
+#define MDS_DEGRADED_SCAN 20000		/* chunk rows one call examines */
+struct mds_degraded {
+	uint64_t ino, index;
+	struct db_chunk c;		/* as in the map */
+	uint32_t want;			/* the file's policy */
+	uint32_t live;			/* < want */
+	uint32_t down[DB_MAX_REPLICAS];	/* replicas in c that do not count */
+	uint32_t ndown;
+	uint32_t bad;			/* server whose replica was reported
+					   bad (no longer in c); 0 none */
+	bool damaged;
+};
+struct mds_degraded_page {
+	struct mds_degraded *v;		/* malloc'ed, ascending (ino, index) */
+	size_t n;
+	bool eof;			/* the scan reached the last chunk */
+	uint64_t next_ino, next_index;	/* !eof: resume here */
+};
+/*
+ * The degraded chunks at or after chunk key (ino, index), in key order:
+ * at most max (1..MDS_DEGRADED_MAX, else -EINVAL), looking at most at
+ * scan chunk rows (0: MDS_DEGRADED_SCAN), so a page may hold fewer, even
+ * none, with eof false.  One short read transaction; no network wait.
+ * *out only on success; release it with mds_degraded_page_release.
+ * Thread-safe.
+ */
+int mds_ns_list_degraded(struct mds *m, uint64_t ino, uint64_t index,
+			 uint32_t max, uint32_t scan, struct mds_degraded_page *out);
+void mds_degraded_page_release(struct mds_degraded_page *p);
+
 struct mds_status {
 	int64_t started_ns;
 	uint64_t inodes, chunks, degraded, damaged;

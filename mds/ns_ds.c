@@ -581,6 +581,76 @@ static int trim_fn(struct db_txn *t, void *p)
 	return 0;
 }
 
+/* ---- chunk health: the background scan and ListDegraded ---- */
+
+/* How one chunk stands against its file's policy.  The one definition of
+ * "degraded" and "damaged": the background scan counts and repairs by it,
+ * ListDegraded lists by it. */
+struct chunk_health {
+	uint32_t live;			/* replicas that count (server up) */
+	uint32_t source;		/* a replica to copy from; 0 none */
+	uint32_t down[DB_MAX_REPLICAS];	/* replicas that do not count */
+	uint32_t ndown;
+	uint32_t bad;			/* server whose replica was reported
+					   bad; 0 none */
+	bool leaving;			/* a replica on a draining, removed
+					   or unknown server */
+	bool degraded;			/* live < the policy */
+	bool damaged;			/* degraded, and nothing to copy from */
+};
+
+/* Under m->lock. */
+static void chunk_judge_locked(struct mds *m, const struct db_chunk *ck,
+			       uint32_t want, struct chunk_health *h)
+{
+	memset(h, 0, sizeof(*h));
+	for (uint32_t i = 0; i < ck->nreplicas && i < DB_MAX_REPLICAS; i++) {
+		uint32_t id = ck->replicas[i];
+
+		if (ds_counts_locked(m, id))
+			h->live++;
+		else
+			h->down[h->ndown++] = id;
+		if (!h->source && ds_source_locked(m, id))
+			h->source = id;
+		if (ds_leaving_locked(m, id))
+			h->leaving = true;
+	}
+	h->degraded = h->live < want;
+	h->damaged = h->degraded && !h->source;
+	if (h->degraded)
+		h->bad = (uint32_t)((uintptr_t)hmap_get(&m->bad_replica, ck->chunk_id));
+	if (h->bad)
+		h->bad--;		/* stored as id + 1 */
+}
+
+/* A scan walks the chunk maps in key order, so a file's chunks come
+ * together: its policy is read once per file. */
+struct scan_policy {
+	uint64_t ino;
+	uint32_t want;
+};
+
+/* The chunk of one row and the replicas its file's policy asks for
+ * (1 if the inode is gone); false for a malformed row. */
+static bool scan_row(struct db_txn *t, struct scan_policy *p, const void *k,
+		     size_t kl, const void *v, size_t vl, struct db_chunk *ck)
+{
+	uint64_t ino;
+
+	if (kl != 16 || vl != sizeof(*ck))
+		return false;
+	memcpy(ck, v, sizeof(*ck));
+	ino = db_get_be64(k);
+	if (ino != p->ino) {
+		struct db_inode n;
+
+		p->want = ns_get_inode(t, ino, &n) == 0 ? n.replicas : 1;
+		p->ino = ino;
+	}
+	return true;
+}
+
 /* Chunks looked at per tick: the scan never holds a read snapshot (which
  * keeps LMDB from reusing pages) for long, however big the store. */
 #define MDS_SCAN_PER_TICK 20000
@@ -595,9 +665,9 @@ static void ds_scan(struct mds *m)
 	struct db_txn *t;
 	const void *k, *v;
 	size_t kl, vl;
-	uint64_t degraded = 0, damaged = 0, last_ino = 0;
+	uint64_t degraded = 0, damaged = 0;
 	struct trim_args trim = { .m = m };
-	uint32_t want = 1;
+	struct scan_policy pol = { 0 };
 	int orders = 0, r, seen = 0;
 	bool done = false;
 
@@ -608,50 +678,35 @@ static void ds_scan(struct mds *m)
 	for (r = db_cursor_seek(c, m->scan_key, sizeof(m->scan_key), &k, &kl, &v, &vl);
 	     r == 0 && seen < MDS_SCAN_PER_TICK;
 	     r = db_cursor_next(c, &k, &kl, &v, &vl), seen++) {
+		struct chunk_health h;
 		struct db_chunk ck;
-		uint32_t live = 0, source = 0, target;
-		uint64_t ino;
-		if (kl != 16 || vl != sizeof(ck))
+		uint32_t target;
+
+		if (!scan_row(t, &pol, k, kl, v, vl, &ck))
 			continue;
-		memcpy(&ck, v, sizeof(ck));
-		ino = db_get_be64(k);
-		if (ino != last_ino) {
-			struct db_inode n;
-			want = ns_get_inode(t, ino, &n) == 0 ? n.replicas : 1;
-			last_ino = ino;
-		}
 		pthread_mutex_lock(&m->lock);
-		bool leaving = false;
-		for (uint32_t i = 0; i < ck.nreplicas && i < DB_MAX_REPLICAS; i++) {
-			if (ds_counts_locked(m, ck.replicas[i]))
-				live++;
-			if (!source && ds_source_locked(m, ck.replicas[i]))
-				source = ck.replicas[i];
-			if (ds_leaving_locked(m, ck.replicas[i]))
-				leaving = true;
-		}
-		if (leaving && live >= want && trim.n < MDS_TRIM_PER_SCAN) {
+		chunk_judge_locked(m, &ck, pol.want, &h);
+		if (h.leaving && !h.degraded && trim.n < MDS_TRIM_PER_SCAN) {
 			if (!trim.keys)
 				trim.keys = xmalloc(MDS_TRIM_PER_SCAN * sizeof(*trim.keys));
 			memcpy(trim.keys[trim.n++], k, 16);
 		}
-		if (live < want) {
+		if (h.degraded) {
 			uintptr_t until = (uintptr_t)hmap_get(&m->replicating, ck.chunk_id);
-			uintptr_t bad = (uintptr_t)hmap_get(&m->bad_replica, ck.chunk_id);
 			uint32_t avoid[DB_MAX_REPLICAS + 1], navoid = 0;
 			for (uint32_t i = 0; i < ck.nreplicas && i < DB_MAX_REPLICAS; i++)
 				avoid[navoid++] = ck.replicas[i];
-			if (bad)
-				avoid[navoid++] = (uint32_t)(bad - 1);
+			if (h.bad)
+				avoid[navoid++] = h.bad;
 			degraded++;
-			if (!source)
+			if (h.damaged)
 				damaged++;
 			/* The bad server only when no other one is left. */
-			if (source && orders < MDS_REP_PER_SCAN &&
+			if (h.source && orders < MDS_REP_PER_SCAN &&
 			    (int64_t)until < gn_mono_ms() &&
 			    (ds_choose_locked(m, 1, avoid, navoid, &target) == 1 ||
 			     ds_choose_locked(m, 1, avoid, ck.nreplicas, &target) == 1)) {
-				ds_order_locked(m, target, ck.chunk_id, ck.version, source);
+				ds_order_locked(m, target, ck.chunk_id, ck.version, h.source);
 				orders++;
 			}
 		}
@@ -678,6 +733,89 @@ out:
 		pthread_mutex_unlock(&m->lock);
 		m->scan_degraded = m->scan_damaged = 0;
 	}
+}
+
+int mds_ns_list_degraded(struct mds *m, uint64_t ino, uint64_t index,
+			 uint32_t max, uint32_t scan, struct mds_degraded_page *out)
+{
+	struct mds_degraded_page pg = { 0 };
+	struct scan_policy pol = { 0 };
+	struct db_cursor *c = NULL;
+	struct db_txn *t;
+	const void *k, *v;
+	size_t kl, vl, cap = 0;
+	uint8_t key[16];
+	uint32_t seen = 0;
+	int ret, r;
+
+	if (max < 1 || max > MDS_DEGRADED_MAX)
+		return -EINVAL;
+	if (!scan)
+		scan = MDS_DEGRADED_SCAN;
+	ns_chunk_key(key, ino, index);
+	ret = db_read_begin(m->db, &t);
+	if (ret)
+		return ret;
+	ret = db_cursor_open(t, DB_CHUNK, &c);
+	if (ret)
+		goto out;
+	for (r = db_cursor_seek(c, key, sizeof(key), &k, &kl, &v, &vl);
+	     r == 0 && pg.n < max && seen < scan;
+	     r = db_cursor_next(c, &k, &kl, &v, &vl), seen++) {
+		struct chunk_health h;
+		struct mds_degraded *d;
+		struct db_chunk ck;
+
+		if (!scan_row(t, &pol, k, kl, v, vl, &ck))
+			continue;
+		pthread_mutex_lock(&m->lock);
+		chunk_judge_locked(m, &ck, pol.want, &h);
+		pthread_mutex_unlock(&m->lock);
+		if (!h.degraded)
+			continue;
+		if (pg.n == cap) {
+			cap = cap ? cap * 2 : 64;
+			pg.v = xrealloc(pg.v, cap * sizeof(*pg.v));
+		}
+		d = &pg.v[pg.n++];
+		memset(d, 0, sizeof(*d));
+		d->ino = db_get_be64(k);
+		d->index = db_get_be64((const uint8_t *)k + 8);
+		d->c = ck;
+		d->want = pol.want;
+		d->live = h.live;
+		memcpy(d->down, h.down, sizeof(d->down));
+		d->ndown = h.ndown;
+		d->bad = h.bad;
+		d->damaged = h.damaged;
+	}
+	/* Stopped at a row not looked at yet, or at the end. */
+	if (r == 0 && kl == 16) {
+		pg.next_ino = db_get_be64(k);
+		pg.next_index = db_get_be64((const uint8_t *)k + 8);
+	} else if (r == 0) {
+		ret = -EIO;
+	} else if (r == -ENOENT) {
+		pg.eof = true;
+	} else {
+		ret = r;
+	}
+out:
+	db_cursor_close(c);
+	db_txn_end(t);
+	if (ret == 0) {
+		*out = pg;
+		pg.v = NULL;
+	}
+	free(pg.v);
+	return ret;
+}
+
+void mds_degraded_page_release(struct mds_degraded_page *p)
+{
+	free(p->v);
+	p->v = NULL;
+	p->n = 0;
 }
 
 struct gc_args {

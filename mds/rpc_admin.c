@@ -299,3 +299,79 @@ MDS_RPC_HANDLER(status)
 	dsinfo_array_free(v, p, n);
 	return ret;
 }
+
+/* The ids a DegradedChunk carries: replicas, down ones, the bad one. */
+#define DEGRADED_IDS (2 * DB_MAX_REPLICAS + 1)
+
+MDS_RPC_HANDLER(list_degraded)
+{
+	const Gannet__ListDegradedRequest *q = (const void *)req;
+	Gannet__ListDegradedReply r = GANNET__LIST_DEGRADED_REPLY__INIT;
+	struct mds_degraded_page pg = { 0 };
+	Gannet__DegradedChunk *v, **p;
+	Gannet__DsInfo **servers = NULL;
+	uint32_t *ids, *named, max = q->max_chunks ? q->max_chunks : MDS_DEGRADED_DEFAULT;
+	size_t nnamed = 0, nservers;
+	struct mds_cred c;
+	int ret;
+
+	ret = mds_rpc_cred(q->h, &c);
+	if (ret)
+		return ret;
+	if (!mds_cred_is_admin(svc, &c))
+		return -EPERM;
+	if (max > MDS_DEGRADED_MAX)
+		return -EINVAL;
+	ret = mds_ns_list_degraded(svc, q->start_ino, q->start_index, max, 0, &pg);
+	if (ret)
+		return ret;
+	v = xcalloc(pg.n + 1, sizeof(*v));
+	p = xcalloc(pg.n + 1, sizeof(*p));
+	ids = xcalloc(pg.n * DEGRADED_IDS + 1, sizeof(*ids));
+	named = xcalloc(pg.n * (DB_MAX_REPLICAS + 1) + 1, sizeof(*named));
+	for (size_t i = 0; i < pg.n; i++) {
+		const struct mds_degraded *d = &pg.v[i];
+		uint32_t *reps = ids + i * DEGRADED_IDS;	/* replicas, down, bad */
+		uint32_t nreps = GN_MIN(d->c.nreplicas, DB_MAX_REPLICAS);
+
+		gannet__degraded_chunk__init(&v[i]);
+		v[i].ino = d->ino;
+		v[i].index = d->index;
+		v[i].chunk_id = d->c.chunk_id;
+		v[i].version = d->c.version;
+		v[i].policy_replicas = d->want;
+		v[i].live_replicas = d->live;
+		v[i].damaged = d->damaged;
+		memcpy(reps, d->c.replicas, nreps * sizeof(*reps));
+		memcpy(reps + nreps, d->down, d->ndown * sizeof(*reps));
+		memcpy(named + nnamed, reps, nreps * sizeof(*reps));
+		nnamed += nreps;
+		v[i].replicas = reps;
+		v[i].n_replicas = nreps;
+		v[i].down = reps + nreps;
+		v[i].n_down = d->ndown;
+		if (d->bad) {
+			reps[nreps + d->ndown] = d->bad;
+			v[i].bad = reps + nreps + d->ndown;
+			v[i].n_bad = 1;
+			named[nnamed++] = d->bad;
+		}
+		p[i] = &v[i];
+	}
+	nservers = mds_rpc_servers_of(svc, named, nnamed, &servers);
+	r.n_chunks = pg.n;
+	r.chunks = p;
+	r.n_servers = nservers;
+	r.servers = servers;
+	r.eof = pg.eof;
+	r.next_ino = pg.next_ino;
+	r.next_index = pg.next_index;
+	ret = gn_rpc_reply(call, &r.base);
+	mds_rpc_servers_free(servers, nservers);
+	free(named);
+	free(ids);
+	free(p);
+	free(v);
+	mds_degraded_page_release(&pg);
+	return ret;
+}

@@ -47,6 +47,9 @@ void mds_rpc_chunk(const struct mds_chunk *c, Gannet__ChunkInfo *ci,
  * free with mds_rpc_servers_free. */
 size_t mds_rpc_servers(struct mds *m, const struct mds_chunk *c, size_t n,
 		       Gannet__DsInfo ***out);
+/* The same for a list of server ids (duplicates and unknown ids skipped). */
+size_t mds_rpc_servers_of(struct mds *m, const uint32_t *ids, size_t n,
+			  Gannet__DsInfo ***out);
 void mds_rpc_servers_free(Gannet__DsInfo **v, size_t n);
 void mds_rpc_dsinfo(const struct mds_ds_info *d, Gannet__DsInfo *o);
 
@@ -90,5 +93,6 @@ MDS_RPC_HANDLER(list_ds);
 MDS_RPC_HANDLER(ds_admin);
 MDS_RPC_HANDLER(list_sessions);
 MDS_RPC_HANDLER(status);
+MDS_RPC_HANDLER(list_degraded);
 
 #endif

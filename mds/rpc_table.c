@@ -67,6 +67,7 @@ THUNK("ListDs", list_ds)
 THUNK("DsAdmin", ds_admin)
 THUNK("ListSessions", list_sessions)
 THUNK("Status", status)
+THUNK("ListDegraded", list_degraded)
 
 #define ROW(method, reqtype, fn) \
 	{ "/gannet.Mds/" method, &gannet__##reqtype##__descriptor, thunk_##fn }
@@ -108,6 +109,7 @@ static const struct gn_rpc_method methods[] = {
 	ROW("DsAdmin", ds_admin_request, ds_admin),
 	ROW("ListSessions", list_sessions_request, list_sessions),
 	ROW("Status", status_request, status),
+	ROW("ListDegraded", list_degraded_request, list_degraded),
 };
 
 const struct gn_rpc_method *mds_rpc_methods(size_t *n)

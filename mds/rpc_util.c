@@ -108,35 +108,42 @@ void mds_rpc_dsinfo(const struct mds_ds_info *d, Gannet__DsInfo *o)
 	o->uuid = xstrdup(d->uuid);
 }
 
-size_t mds_rpc_servers(struct mds *m, const struct mds_chunk *c, size_t n,
-		       Gannet__DsInfo ***out)
+size_t mds_rpc_servers_of(struct mds *m, const uint32_t *ids, size_t n,
+			  Gannet__DsInfo ***out)
 {
 	/* Server ids are small (< MDS_MAX_DS): a bitmap finds duplicates. */
 	uint8_t seen[(4096 + 7) / 8] = { 0 };
-	uint32_t *ids = xmalloc((n * DB_MAX_REPLICAS + 1) * sizeof(*ids));
-	size_t nids = 0, cnt = 0;
-	Gannet__DsInfo **v;
+	Gannet__DsInfo **v = xcalloc(n + 1, sizeof(*v));
+	size_t cnt = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		for (uint32_t r = 0; r < c[i].c.nreplicas && r < DB_MAX_REPLICAS; r++) {
-			uint32_t id = c[i].c.replicas[r];
-			if (id >= 4096 || (seen[id / 8] & (1u << (id % 8))))
-				continue;
-			seen[id / 8] |= (uint8_t)(1u << (id % 8));
-			ids[nids++] = id;
-		}
-	}
-	v = xcalloc(nids + 1, sizeof(*v));
-	for (size_t j = 0; j < nids; j++) {
+	for (size_t j = 0; j < n; j++) {
+		uint32_t id = ids[j];
 		struct mds_ds_info d;
-		if (mds_ds_get(m, ids[j], &d))
+
+		if (id >= 4096 || (seen[id / 8] & (1u << (id % 8))))
+			continue;
+		seen[id / 8] |= (uint8_t)(1u << (id % 8));
+		if (mds_ds_get(m, id, &d))
 			continue;
 		v[cnt] = xmalloc(sizeof(**v));
 		mds_rpc_dsinfo(&d, v[cnt]);
 		cnt++;
 	}
-	free(ids);
 	*out = v;
+	return cnt;
+}
+
+size_t mds_rpc_servers(struct mds *m, const struct mds_chunk *c, size_t n,
+		       Gannet__DsInfo ***out)
+{
+	uint32_t *ids = xmalloc((n * DB_MAX_REPLICAS + 1) * sizeof(*ids));
+	size_t nids = 0, cnt;
+
+	for (size_t i = 0; i < n; i++)
+		for (uint32_t r = 0; r < c[i].c.nreplicas && r < DB_MAX_REPLICAS; r++)
+			ids[nids++] = c[i].c.replicas[r];
+	cnt = mds_rpc_servers_of(m, ids, nids, out);
+	free(ids);
 	return cnt;
 }
 

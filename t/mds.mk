@@ -15,4 +15,4 @@ GN_TT_LIBS += libmds.la $(LMDB_LIBS)
 
 GN_INTEGRATION_TESTS += t/t1001-mds-namespace.sh t/t1002-mds-sessions.sh \
 	t/t1003-mds-restart.sh t/t1004-mds-crash.sh t/t1005-mds-chunks.sh \
-	t/t1006-mds-names.sh
+	t/t1006-mds-names.sh t/t1007-mds-degraded.sh

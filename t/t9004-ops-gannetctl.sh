@@ -1,8 +1,9 @@
 #!/bin/bash
 # t9004: gannetctl against a real cluster (an MDS and 3 data servers):
-# status, ds list/drain/undrain/remove, df, sessions, info, policy get/set,
-# fsck (clean, missing replica found and repaired, lost chunk, orphan,
-# size mismatch), scrub; --json output parses; exit codes 0/1/2.
+# status, ds list/drain/undrain/remove, df, sessions, degraded, info,
+# policy get/set, fsck (clean, missing replica found and repaired, lost
+# chunk, orphan, size mismatch), scrub; --json output parses; exit codes
+# 0/1/2.
 #
 # Files with real chunks are made without FUSE: the MDS allocates and
 # commits the chunk map (test-tool mds ... write), and the bytes are stored
@@ -46,6 +47,8 @@ expect_rc 2 "policy set without change" ctl policy set /
 expect_rc 2 "policy set bad replicas" ctl policy set / --replicas 9
 expect_rc 2 "policy set bad compression" ctl policy set / --compression lz4
 expect_rc 2 "info without path" ctl info
+expect_rc 2 "degraded with an argument" ctl degraded /x
+expect_rc 2 "degraded with an option of another command" ctl degraded --repair
 expect_rc 0 "help" "$GN_CTL_BIN" --help
 expect_rc 0 "version" "$GN_CTL_BIN" --version
 grep -q "^gannetctl (gannet) " "$T/rc.out" || gn_fail "version line: $(cat "$T/rc.out")"
@@ -71,6 +74,8 @@ done
 gn_expect_eq True "$(json 'j["total_bytes"] > 0 and j["free_bytes"] <= j["total_bytes"] and j["files"] >= 1' df)" "df --json"
 ctl df | head -1 | grep -q "SIZE.*USED.*AVAIL" || gn_fail "df header"
 json 'len(j["sessions"])' sessions >/dev/null
+gn_expect_eq "0 0 0" "$(json 'len(j["chunks"]), j["degraded_chunks"], j["damaged_chunks"]' degraded | tr -d '(),')" "degraded --json of a healthy cluster"
+gn_expect_eq "no degraded chunks" "$(ctl degraded)" "degraded of a healthy cluster"
 
 # --- policy ---
 mds mkdir /data >/dev/null || gn_fail "mkdir /data"
@@ -96,6 +101,8 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	expect_rc 1 "ds drain as an unprivileged user" nobody ds drain 1
 	grep -q "Operation not permitted" "$T/rc.err" || gn_fail "drain as nobody: $(cat "$T/rc.err")"
 	expect_rc 1 "policy set as an unprivileged user" nobody policy set /data --replicas 1
+	expect_rc 1 "degraded as an unprivileged user" nobody degraded
+	grep -q "Operation not permitted" "$T/rc.err" || gn_fail "degraded as nobody: $(cat "$T/rc.err")"
 	gn_expect_eq "/data: replicas 3, compression zstd" "$(ctl policy get /data)" "policy after a refused set"
 	gn_expect_eq up "$(json '[s["state"] for s in j["servers"] if s["id"] == 1][0]' ds list)" "state after a refused drain"
 	admin() { setpriv --reuid=65534 --regid=65534 --groups=4242 \
@@ -103,6 +110,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	expect_rc 0 "ds drain by a member of admin_gid" admin ds drain 1
 	gn_expect_eq draining "$(json '[s["state"] for s in j["servers"] if s["id"] == 1][0]' ds list)" "state after an admin_gid drain"
 	expect_rc 0 "ds undrain by a member of admin_gid" admin ds undrain 1
+	expect_rc 0 "degraded by a member of admin_gid" admin degraded
 	gn_expect_eq up "$(json '[s["state"] for s in j["servers"] if s["id"] == 1][0]' ds list)" "state after an admin_gid undrain"
 fi
 

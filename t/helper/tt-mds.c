@@ -773,6 +773,37 @@ static int op_ds_list(struct tt *t)
 	return 0;
 }
 
+/* list-degraded MAX: the chunk ids ListDegraded returns, one a line,
+ * calling with max_chunks MAX from each reply's cursor until eof. */
+static int op_list_degraded(struct tt *t, int argc, char **argv)
+{
+	Gannet__ListDegradedRequest q = GANNET__LIST_DEGRADED_REQUEST__INIT;
+	struct gn_rpc_result res;
+
+	if (argc < 1)
+		return 2;
+	q.max_chunks = (uint32_t)strtoul(argv[0], NULL, 10);
+	for (int calls = 0; calls < 1000000; calls++) {
+		Gannet__ListDegradedReply *r;
+		bool eof;
+
+		q.h = &t->h;
+		if (CALL(t, "ListDegraded", &q, list_degraded_reply, &res))
+			return tt_fail(&res);
+		r = (Gannet__ListDegradedReply *)res.reply;
+		for (size_t i = 0; i < r->n_chunks; i++)
+			printf("%" PRIu64 "\n", r->chunks[i]->chunk_id);
+		eof = r->eof;
+		q.start_ino = r->next_ino;
+		q.start_index = r->next_index;
+		gn_rpc_result_release(&res);
+		if (eof)
+			return 0;
+	}
+	fprintf(stderr, "ListDegraded never reached eof\n");
+	return 1;
+}
+
 static int op_ds_admin(struct tt *t, int argc, char **argv)
 {
 	Gannet__DsAdminRequest q = GANNET__DS_ADMIN_REQUEST__INIT;
@@ -1451,6 +1482,8 @@ static int tt_dispatch(struct tt *t, int argc, char **argv)
 		return op_ds_list(t);
 	if (!strcmp(op, "ds-admin"))
 		return op_ds_admin(t, argc, argv);
+	if (!strcmp(op, "list-degraded"))
+		return op_list_degraded(t, argc, argv);
 	if (!strcmp(op, "ds-register"))
 		return op_ds_register(t, argc, argv);
 	if (!strcmp(op, "ds-heartbeat"))

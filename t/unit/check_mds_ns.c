@@ -1070,6 +1070,335 @@ START_TEST(test_check_finds_problems)
 }
 END_TEST
 
+/* ---- degraded chunks (ListDegraded) ---- */
+
+/* Commit chunks [first, first + n) of an open file, 256 per allocation. */
+static void commit_chunks(uint64_t ino, uint64_t h, uint64_t first, uint64_t n)
+{
+	uint64_t idx[MDS_MAX_ALLOC];
+
+	for (uint64_t done = 0; done < n;) {
+		size_t k = (size_t)GN_MIN(n - done, (uint64_t)MDS_MAX_ALLOC);
+		struct mds_commit cw = { 0 };
+		struct mds_chunk *a = NULL;
+		struct db_inode attr_out;
+
+		for (size_t i = 0; i < k; i++)
+			idx[i] = first + done + i;
+		ck_assert_int_eq(mds_ns_allocate(m, &root, 0, ino, h, idx, NULL, k, &a), 0);
+		for (size_t i = 0; i < k; i++)
+			a[i].c.length = 1000;
+		cw.chunks = a;
+		cw.n = k;
+		ck_assert_int_eq(mds_ns_commit(m, &root, ino, h, &cw, &attr_out, NULL), 0);
+		free(a);
+		done += k;
+	}
+}
+
+/* A file with n chunks under parent; returns its inode. */
+static uint64_t chunked_file(uint64_t parent, const char *name, uint64_t n)
+{
+	struct mds_open o;
+	uint64_t ino;
+
+	ck_assert_int_eq(mds_ns_create(m, &root, 0, parent, name, 0644, 0,
+				       O_RDWR | O_CREAT, &o, NULL), 0);
+	ino = o.attr.ino;
+	commit_chunks(ino, o.handle, 0, n);
+	ck_assert_int_eq(mds_ns_close(m, 0, ino, o.handle), 0);
+	mds_open_release(&o);
+	return ino;
+}
+
+static struct mds_chunk *chunks_of(uint64_t ino, size_t *n)
+{
+	struct mds_chunk *cs = NULL;
+	uint64_t size;
+
+	ck_assert_int_eq(mds_ns_getchunks(m, &root, ino, 0, 0, &cs, n, &size), 0);
+	return cs;
+}
+
+static bool has_replica(const struct db_chunk *c, uint32_t id)
+{
+	for (uint32_t i = 0; i < c->nreplicas; i++)
+		if (c->replicas[i] == id)
+			return true;
+	return false;
+}
+
+/* The MDS restarted: every server is down until it heartbeats. */
+static void restart_with_up(const uint32_t *up, size_t n)
+{
+	mds_free(m);
+	m = open_mds(0, true);
+	for (size_t i = 0; i < n; i++) {
+		struct mds_ds_info hb = { .id = up[i] };
+		struct mds_ds_work w;
+
+		snprintf(hb.uuid, sizeof(hb.uuid), "uuid-%u", up[i]);
+		ck_assert_int_eq(mds_ds_heartbeat(m, &hb, &w), 0);
+		ck_assert(!w.unknown);
+		mds_ds_work_release(&w);
+	}
+}
+
+/* Every degraded chunk, page by page (max per page, scan rows per call);
+ * asserts the cursor moves forward and the whole list ascends. */
+static struct mds_degraded *list_all(uint32_t max, uint32_t scan, size_t *n,
+				     size_t *pages)
+{
+	struct mds_degraded *all = NULL;
+	uint64_t ino = 0, index = 0;
+	size_t cnt = 0, np = 0;
+
+	for (;;) {
+		struct mds_degraded_page pg;
+		bool eof;
+
+		ck_assert_int_eq(mds_ns_list_degraded(m, ino, index, max, scan, &pg), 0);
+		ck_assert_uint_le(pg.n, max);
+		all = xrealloc(all, (cnt + pg.n + 1) * sizeof(*all));
+		if (pg.n)
+			memcpy(all + cnt, pg.v, pg.n * sizeof(*all));
+		cnt += pg.n;
+		np++;
+		eof = pg.eof;
+		if (!eof) {
+			ck_assert(pg.next_ino > ino ||
+				  (pg.next_ino == ino && pg.next_index > index));
+			ino = pg.next_ino;
+			index = pg.next_index;
+		}
+		mds_degraded_page_release(&pg);
+		if (eof)
+			break;
+		ck_assert_uint_lt(np, 1000000);
+	}
+	for (size_t i = 1; i < cnt; i++)
+		ck_assert(all[i].ino > all[i - 1].ino ||
+			  (all[i].ino == all[i - 1].ino && all[i].index > all[i - 1].index));
+	*n = cnt;
+	if (pages)
+		*pages = np;
+	return all;
+}
+
+static const struct mds_degraded *find_degraded(const struct mds_degraded *v, size_t n,
+						uint64_t ino, uint64_t index)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].ino == ino && v[i].index == index)
+			return &v[i];
+	return NULL;
+}
+
+START_TEST(test_degraded)
+{
+	uint32_t ids[3] = { add_ds("uuid-1", "127.0.0.1:1"), add_ds("uuid-2", "127.0.0.1:2"),
+			    add_ds("uuid-3", "127.0.0.1:3") };
+	uint64_t d1 = mkdir_as(&root, 1, "r1", 0755), f, g;
+	struct mds_chunk *fc, *gc;
+	struct mds_degraded *l;
+	struct mds_degraded_page pg;
+	struct mds_status st;
+	size_t nf, ng, n, want_f = 0, want_g = 0;
+	uint32_t x, up[2], k = 0;
+
+	ck_assert_uint_eq(ids[2], 3);
+	ck_assert_int_eq(mds_ns_setpolicy(m, &root, d1, 1, 0), 0);
+	f = chunked_file(1, "f", 12);		/* replicas 2 */
+	g = chunked_file(d1, "g", 12);		/* replicas 1 */
+	ck_assert_int_eq(mds_ns_list_degraded(m, 0, 0, 0, 0, &pg), -EINVAL);
+	ck_assert_int_eq(mds_ns_list_degraded(m, 0, 0, MDS_DEGRADED_MAX + 1, 0, &pg), -EINVAL);
+
+	/* Healthy: nothing listed, nothing counted. */
+	l = list_all(MDS_DEGRADED_MAX, 0, &n, NULL);
+	ck_assert_uint_eq(n, 0);
+	free(l);
+
+	/* The server of f's chunk 0 is down (the MDS restarted and only the
+	 * others came back): f's chunks there are degraded, g's damaged. */
+	fc = chunks_of(f, &nf);
+	gc = chunks_of(g, &ng);
+	ck_assert_uint_eq(nf, 12);
+	ck_assert_uint_eq(fc[0].c.nreplicas, 2);
+	x = fc[0].c.replicas[0];
+	for (size_t i = 0; i < 3; i++)
+		if (ids[i] != x)
+			up[k++] = ids[i];
+	restart_with_up(up, 2);
+	l = list_all(MDS_DEGRADED_MAX, 0, &n, NULL);
+	for (size_t i = 0; i < nf; i++) {
+		const struct mds_degraded *d = find_degraded(l, n, f, fc[i].index);
+
+		ck_assert(!!d == has_replica(&fc[i].c, x));
+		if (!d)
+			continue;
+		want_f++;
+		ck_assert_uint_eq(d->c.chunk_id, fc[i].c.chunk_id);
+		ck_assert_uint_eq(d->c.version, fc[i].c.version);
+		ck_assert_uint_eq(d->want, 2);
+		ck_assert_uint_eq(d->live, 1);
+		ck_assert_uint_eq(d->ndown, 1);
+		ck_assert_uint_eq(d->down[0], x);
+		ck_assert_uint_eq(d->bad, 0);
+		ck_assert(!d->damaged);
+	}
+	for (size_t i = 0; i < ng; i++) {
+		const struct mds_degraded *d = find_degraded(l, n, g, gc[i].index);
+
+		ck_assert_uint_eq(gc[i].c.nreplicas, 1);
+		ck_assert(!!d == (gc[i].c.replicas[0] == x));
+		if (!d)
+			continue;
+		want_g++;
+		ck_assert_uint_eq(d->want, 1);
+		ck_assert_uint_eq(d->live, 0);
+		ck_assert_uint_eq(d->down[0], x);
+		ck_assert(d->damaged);
+	}
+	ck_assert_uint_eq(n, want_f + want_g);
+	/* The background scan counts by the same test. */
+	mds_tick(m);
+	ck_assert_int_eq(mds_get_status(m, &st), 0);
+	ck_assert_uint_eq(st.degraded, n);
+	ck_assert_uint_eq(st.damaged, want_g);
+	free(l);
+
+	/* The server returns: healthy again. */
+	{
+		struct mds_ds_info hb = { .id = x };
+		struct mds_ds_work w;
+
+		snprintf(hb.uuid, sizeof(hb.uuid), "uuid-%u", x);
+		ck_assert_int_eq(mds_ds_heartbeat(m, &hb, &w), 0);
+		mds_ds_work_release(&w);
+	}
+	l = list_all(MDS_DEGRADED_MAX, 0, &n, NULL);
+	ck_assert_uint_eq(n, 0);
+	free(l);
+
+	/* A replica reported bad leaves the map: the chunk is degraded and
+	 * names the bad server; its other replica is still a source. */
+	ck_assert_int_eq(mds_ns_report_bad(m, fc[3].c.chunk_id, fc[3].c.version,
+					   fc[3].c.replicas[1]), 0);
+	l = list_all(MDS_DEGRADED_MAX, 0, &n, NULL);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(l[0].ino, f);
+	ck_assert_uint_eq(l[0].index, 3);
+	ck_assert_uint_eq(l[0].c.nreplicas, 1);
+	ck_assert_uint_eq(l[0].c.replicas[0], fc[3].c.replicas[0]);
+	ck_assert_uint_eq(l[0].live, 1);
+	ck_assert_uint_eq(l[0].ndown, 0);
+	ck_assert_uint_eq(l[0].bad, fc[3].c.replicas[1]);
+	ck_assert(!l[0].damaged);
+	free(l);
+	/* ... until the copy is confirmed. */
+	{
+		uint32_t third = 6 - fc[3].c.replicas[0] - fc[3].c.replicas[1];
+
+		ck_assert_int_eq(mds_ds_replicated(m, third, fc[3].c.chunk_id,
+						   fc[3].c.version), 0);
+	}
+	l = list_all(MDS_DEGRADED_MAX, 0, &n, NULL);
+	ck_assert_uint_eq(n, 0);
+	free(l);
+	free(fc);
+	free(gc);
+	ck_assert_int_eq(check_store(), 0);
+}
+END_TEST
+
+/* Paging over many chunks: every degraded chunk exactly once, in key
+ * order, whatever the page size and however few rows one call examines. */
+START_TEST(test_degraded_paging)
+{
+	uint32_t up[1];
+	struct mds_degraded *all, *paged, *bounded;
+	size_t n_all, n_paged, n_bounded, pages, nc, expect = 0;
+	uint64_t big;
+	struct mds_chunk *cs;
+	struct mds_status st;
+
+	add_ds("uuid-1", "127.0.0.1:1");
+	add_ds("uuid-2", "127.0.0.1:2");
+	add_ds("uuid-3", "127.0.0.1:3");
+	chunked_file(1, "a", 3);
+	big = chunked_file(1, "big", 700);
+	chunked_file(1, "z", 5);
+	cs = chunks_of(big, &nc);
+	ck_assert_uint_eq(nc, 700);
+	free(cs);
+
+	/* Only server 1 up: chunks without a replica there are damaged, the
+	 * others degraded; every chunk is listed. */
+	up[0] = 1;
+	restart_with_up(up, 1);
+	all = list_all(MDS_DEGRADED_MAX, 0, &n_all, &pages);
+	ck_assert_uint_eq(n_all, 708);
+	ck_assert_uint_eq(pages, 1);
+	for (size_t i = 0; i < n_all; i++) {
+		ck_assert_uint_eq(all[i].live, has_replica(&all[i].c, 1) ? 1 : 0);
+		ck_assert(all[i].damaged == !has_replica(&all[i].c, 1));
+		expect += all[i].damaged;
+	}
+	mds_tick(m);
+	ck_assert_int_eq(mds_get_status(m, &st), 0);
+	ck_assert_uint_eq(st.degraded, 708);
+	ck_assert_uint_eq(st.damaged, expect);
+
+	/* Pages of 7 chunks: the same list. */
+	paged = list_all(7, 0, &n_paged, &pages);
+	ck_assert_uint_eq(n_paged, n_all);
+	ck_assert_uint_eq(pages, (708 + 6) / 7);
+	for (size_t i = 0; i < n_all; i++) {
+		ck_assert_uint_eq(paged[i].ino, all[i].ino);
+		ck_assert_uint_eq(paged[i].index, all[i].index);
+		ck_assert_uint_eq(paged[i].c.chunk_id, all[i].c.chunk_id);
+	}
+	free(paged);
+
+	/* Servers 1 and 2 up: only the chunks on (3, x) remain, and calls
+	 * that look at 13 rows each return short (often empty) pages. */
+	{
+		uint32_t both[2] = { 1, 2 };
+
+		restart_with_up(both, 2);
+	}
+	bounded = list_all(MDS_DEGRADED_MAX, 13, &n_bounded, &pages);
+	ck_assert_uint_ge(pages, 708 / 13);
+	expect = 0;
+	for (size_t i = 0; i < n_all; i++)
+		expect += has_replica(&all[i].c, 3);
+	ck_assert_uint_eq(n_bounded, expect);
+	for (size_t i = 0; i < n_bounded; i++) {
+		ck_assert(has_replica(&bounded[i].c, 3));
+		ck_assert_uint_eq(bounded[i].live, 1);
+		ck_assert_uint_eq(bounded[i].ndown, 1);
+		ck_assert_uint_eq(bounded[i].down[0], 3);
+		ck_assert(!bounded[i].damaged);
+	}
+	paged = list_all(5, 13, &n_paged, NULL);
+	ck_assert_uint_eq(n_paged, n_bounded);
+	for (size_t i = 0; i < n_paged; i++)
+		ck_assert_uint_eq(paged[i].c.chunk_id, bounded[i].c.chunk_id);
+	/* A start past the last chunk: eof at once. */
+	{
+		struct mds_degraded_page pg;
+
+		ck_assert_int_eq(mds_ns_list_degraded(m, UINT64_MAX, 0, 10, 0, &pg), 0);
+		ck_assert_uint_eq(pg.n, 0);
+		ck_assert(pg.eof);
+		mds_degraded_page_release(&pg);
+	}
+	free(paged);
+	free(bounded);
+	free(all);
+}
+END_TEST
+
 static Suite *mds_suite(void)
 {
 	Suite *s = suite_create("mds_ns");
@@ -1100,6 +1429,8 @@ static Suite *mds_suite(void)
 	tcase_add_test(tc, test_restart_and_check);
 	tcase_add_test(tc, test_check_finds_problems);
 	tcase_add_test(tc, test_pending_gc);
+	tcase_add_test(tc, test_degraded);
+	tcase_add_test(tc, test_degraded_paging);
 	suite_add_tcase(s, tc);
 	return s;
 }
