@@ -82,15 +82,8 @@ void *gn_bufpool_get_wait(struct gn_bufpool *pool, int timeout_ms)
 	struct timespec ts;
 	void *buf = NULL;
 
-	if (timeout_ms > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += timeout_ms / 1000;
-		ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-	}
+	if (timeout_ms > 0)
+		ts = gn_mono_after_ns((int64_t)timeout_ms * 1000000);
 	pthread_mutex_lock(&pool->lock);
 	while (pool->nfree == 0 && timeout_ms != 0) {
 		if (timeout_ms < 0)

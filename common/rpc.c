@@ -540,13 +540,7 @@ int gn_rpc_server_start(struct gn_rpc_server *srv, int *port)
 
 static void cond_deadline(struct timespec *ts, int ms)
 {
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
+	*ts = gn_mono_after_ns((int64_t)ms * 1000000);
 }
 
 /* Drain a completion queue nobody else polls (a server never started). */

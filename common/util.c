@@ -74,6 +74,20 @@ static int64_t clock_ns(clockid_t id)
 int64_t gn_now_ns(void) { return clock_ns(CLOCK_REALTIME); }
 int64_t gn_mono_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
 
+struct timespec gn_mono_after_ns(int64_t ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ns / 1000000000;
+	ts.tv_nsec += (long)(ns % 1000000000);
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	return ts;
+}
+
 int gn_parse_int(const char *s, int64_t *out)
 {
 	char *end;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define GN_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define GN_MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -24,6 +25,10 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2), mallo
 int64_t gn_now_ns(void);
 int64_t gn_mono_ns(void);
 static inline int64_t gn_mono_ms(void) { return gn_mono_ns() / 1000000; }
+/* The CLOCK_MONOTONIC time ns nanoseconds from now, as an absolute
+ * deadline for pthread_cond_timedwait on a condition variable set to that
+ * clock. */
+struct timespec gn_mono_after_ns(int64_t ns);
 
 /* Parse a byte size with optional suffix K, M, G, T (powers of 1024),
  * optionally followed by "B" or "iB": "64M", "1GiB", "4096".  -EINVAL on

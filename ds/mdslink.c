@@ -73,16 +73,7 @@ struct ds_mdslink {
 
 static struct timespec deadline_in(int ms)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	return ts;
+	return gn_mono_after_ns((int64_t)ms * 1000000);
 }
 
 static void cond_init_mono(pthread_cond_t *cv)

@@ -29,6 +29,7 @@
 #include "common/cksum.h"
 #include "common/conf.h"
 #include "fs/readahead.h"
+#include "fs/wbmem.h"
 
 struct gn_rpc_client;
 struct gn_rpc_channel;
@@ -142,6 +143,7 @@ struct fs_wbuf {
 	uint32_t lo, hi;
 	enum fs_wbuf_state state;
 	uint32_t nr;
+	size_t charged;			/* bytes charged to s->wbmem */
 	struct fs_range r[GN_WRITE_EXTENTS_MAX];
 };
 
@@ -262,7 +264,8 @@ struct fs_session {
 	struct fs_dcache *dcache;
 
 	/* Write-back. */
-	struct gn_bufpool *wbpool;
+	struct fs_wbmem *wbmem;		/* write-back buffers' memory */
+	unsigned wb_inflight;		/* buffers queued or uploading (atomic) */
 	pthread_mutex_t upq_lock;
 	pthread_cond_t upq_cond;
 	struct fs_wbuf *upq_head, *upq_tail;

@@ -17,12 +17,18 @@
  * into the inode's map at once (so reads see them) and into `pending`,
  * which the next sync commits to the MDS in one CommitWrite.
  *
- * Lock order: inode lock, then the session's upload queue lock.
+ * Memory: each buffer spans its chunk but is charged to the session's
+ * fs_wbmem (writeback_limit) only for the FS_WBMEM_UNITs it holds bytes
+ * in, so scattered writes over many chunks stay in memory until sync.
+ * When the limit is reached, writers wait for uploads in flight and push
+ * out the fullest dirty buffers, one at a time (make_room).
+ *
+ * Lock order: inode lock, then the session's upload queue lock (or the
+ * fs_wbmem lock).
  */
 #include "config.h"
 #include "fs/io.h"
 #include "fs/mdsc.h"
-#include "common/buf.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/status.h"
@@ -53,6 +59,66 @@ static void wbuf_unlink(struct fs_inode *in, struct fs_wbuf *w)
 	BUG("write buffer not on its inode");
 }
 
+/* Whether w holds its whole chunk (worth keeping its memory warm). */
+static bool wbuf_whole(const struct fs_wbuf *w)
+{
+	return w->nr == 1 && w->lo == 0 && w->hi == GN_CHUNK_SIZE;
+}
+
+/* Free w (already off its inode's list) and give back its memory. */
+static void wbuf_release(struct fs_session *s, struct fs_wbuf *w)
+{
+	fs_wbmem_put(s->wbmem, w->buf, w->charged, wbuf_whole(w));
+	free(w);
+}
+
+/* A new, empty dirty buffer of chunk idx on in; NULL when no memory can
+ * be mapped.  Under in->lock. */
+static struct fs_wbuf *wbuf_new(struct fs_session *s, struct fs_inode *in,
+				uint64_t idx, uint64_t handle)
+{
+	struct fs_wbuf *w = xcalloc(1, sizeof(*w));
+
+	w->buf = fs_wbmem_get(s->wbmem, &w->charged);
+	if (!w->buf) {
+		free(w);
+		return NULL;
+	}
+	w->inode = in;
+	w->index = idx;
+	w->handle = handle;
+	w->state = FS_WB_DIRTY;
+	w->next = in->wb;
+	in->wb = w;
+	return w;
+}
+
+/* Bytes [a, b) adds to w's charge: its FS_WBMEM_UNITs that no range of w
+ * touches yet (ranges are sorted, so their rounded spans are too). */
+static size_t wbuf_need(const struct fs_wbuf *w, uint32_t a, uint32_t b)
+{
+	const uint32_t u = FS_WBMEM_UNIT;
+	uint32_t pa = a / u * u, pb = (b + u - 1) / u * u, cur = pa;
+	size_t need = 0;
+
+	if (w->charged >= GN_CHUNK_SIZE)
+		return 0;
+	for (uint32_t i = 0; i < w->nr && cur < pb; i++) {
+		uint32_t x = w->r[i].lo / u * u, y = (w->r[i].hi + u - 1) / u * u;
+
+		if (y <= cur)
+			continue;
+		if (x >= pb)
+			break;
+		if (x > cur)
+			need += x - cur;
+		cur = y;
+	}
+	if (pb > cur)
+		need += pb - cur;
+	return need;
+}
+
 /* Queue w for upload; under in->lock. */
 static void wbuf_queue(struct fs_session *s, struct fs_inode *in, struct fs_wbuf *w)
 {
@@ -60,6 +126,7 @@ static void wbuf_queue(struct fs_session *s, struct fs_inode *in, struct fs_wbuf
 		return;
 	w->state = FS_WB_QUEUED;
 	in->nuploading++;
+	__atomic_add_fetch(&s->wb_inflight, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&s->upq_lock);
 	w->qnext = NULL;
 	if (s->upq_tail)
@@ -84,31 +151,56 @@ static void queue_all(struct fs_session *s, struct fs_inode *in)
 			wbuf_queue(s, in, w);
 		} else {
 			wbuf_unlink(in, w);
-			gn_bufpool_put(s->wbpool, w->buf);
-			free(w);
+			wbuf_release(s, w);
 		}
 	}
+}
+
+/* Queue in's dirty buffer holding the most memory; false when it has
+ * none.  Under in->lock. */
+static bool queue_fullest(struct fs_session *s, struct fs_inode *in)
+{
+	struct fs_wbuf *best = NULL;
+
+	for (struct fs_wbuf *w = in->wb; w; w = w->next)
+		if (w->state == FS_WB_DIRTY && w->nr && (!best || w->charged > best->charged))
+			best = w;
+	if (best)
+		wbuf_queue(s, in, best);
+	return best != NULL;
 }
 
 static void kick_cb(struct fs_session *s, struct fs_inode *in, void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&in->lock);
-	queue_all(s, in);
+	queue_fullest(s, in);
 	pthread_mutex_unlock(&in->lock);
 }
 
-/* A free buffer, waiting (and pushing dirty buffers out) while the pool is
- * empty: writers wait, they do not fail.  Called without locks. */
-static char *get_buffer(struct fs_session *s)
+/*
+ * Wait (up to 200 ms) for room for need bytes of write-back data: writers
+ * wait, they do not fail.  Uploads in flight give memory back as they end;
+ * while fewer are in flight than there are upload threads, in's fullest
+ * dirty buffer goes out too, so that each upload carries as many writes as
+ * possible.  When in has none and nothing is in flight, the memory is held
+ * by other files' buffers: each of them sends its fullest.  Called without
+ * locks.
+ */
+static void make_room(struct fs_session *s, struct fs_inode *in, size_t need)
 {
-	char *buf = gn_bufpool_get(s->wbpool);
+	unsigned inflight = __atomic_load_n(&s->wb_inflight, __ATOMIC_RELAXED);
 
-	while (!buf) {
-		fs_itab_foreach(s, kick_cb, NULL);
-		buf = gn_bufpool_get_wait(s->wbpool, 200);
+	if (inflight < (unsigned)s->nupload_threads || !inflight) {
+		bool queued;
+
+		pthread_mutex_lock(&in->lock);
+		queued = queue_fullest(s, in);
+		pthread_mutex_unlock(&in->lock);
+		if (!queued && !__atomic_load_n(&s->wb_inflight, __ATOMIC_RELAXED))
+			fs_itab_foreach(s, kick_cb, NULL);
 	}
-	return buf;
+	fs_wbmem_wait(s->wbmem, need, 200);
 }
 
 static void cond_wait(struct fs_inode *in)
@@ -176,31 +268,31 @@ int fs_io_write(struct fs_session *s, struct fs_file *f, uint64_t off,
 		uint32_t a = (uint32_t)(pos - fs_chunk_start(idx));
 		uint32_t n = (uint32_t)GN_MIN(end - pos, (uint64_t)(GN_CHUNK_SIZE - a));
 		struct fs_wbuf *w = wbuf_find(in, idx);
+		size_t need;
 
 		if (w && w->state != FS_WB_DIRTY) {
 			cond_wait(in);		/* its upload must finish first */
 			continue;
 		}
-		if (!w) {
-			char *buf = gn_bufpool_get(s->wbpool);
-			if (!buf) {
-				pthread_mutex_unlock(&in->lock);
-				buf = get_buffer(s);
-				pthread_mutex_lock(&in->lock);
-				if (wbuf_find(in, idx)) {
-					gn_bufpool_put(s->wbpool, buf);
-					continue;
-				}
-			}
-			w = xcalloc(1, sizeof(*w));
-			w->inode = in;
-			w->index = idx;
-			w->buf = buf;
-			w->handle = f->handle;
-			w->state = FS_WB_DIRTY;
-			w->next = in->wb;
-			in->wb = w;
+		if (!w && !(w = wbuf_new(s, in, idx, f->handle))) {
+			ret = -ENOMEM;	/* written so far stays; size below */
+			end = pos;
+			break;
 		}
+		need = wbuf_need(w, a, a + n);
+		if (need && !fs_wbmem_charge(s->wbmem, need, false)) {
+			if (!w->nr) {	/* hold no memory while waiting */
+				wbuf_unlink(in, w);
+				wbuf_release(s, w);
+			}
+			pthread_mutex_unlock(&in->lock);
+			make_room(s, in, need);
+			pthread_mutex_lock(&in->lock);
+			continue;
+		}
+		/* Kept even if the range does not fit below: w's memory then
+		 * stays charged a little high until its upload ends. */
+		w->charged += need;
 		if (!wbuf_add_range(w, a, a + n)) {
 			/* Out of ranges: this one uploads, a new one starts. */
 			wbuf_queue(s, in, w);
@@ -208,7 +300,7 @@ int fs_io_write(struct fs_session *s, struct fs_file *f, uint64_t off,
 		}
 		memcpy(w->buf + a, src + (pos - off), n);
 		w->handle = f->handle;
-		if (w->nr == 1 && w->lo == 0 && w->hi == GN_CHUNK_SIZE)
+		if (wbuf_whole(w))
 			wbuf_queue(s, in, w);
 		pos += n;
 	}
@@ -243,6 +335,14 @@ static int fill_around(struct fs_session *s, struct fs_wbuf *w,
 	char *tmp = blen ? xmalloc(blen) : NULL;
 	int ret = blen ? fs_io_read_chunk(s, base, 0, blen, tmp) : 0;
 
+	/* The rebuild touches the whole buffer.  Charged past the limit if
+	 * need be (an upload cannot wait for memory that only uploads give
+	 * back): at most one chunk per upload thread over writeback_limit. */
+	if (!ret && w->charged < GN_CHUNK_SIZE) {
+		fs_wbmem_charge(s->wbmem, GN_CHUNK_SIZE - w->charged, true);
+		w->charged = GN_CHUNK_SIZE;
+	}
+
 	for (uint32_t i = 0; !ret && i <= w->nr; i++) {
 		uint32_t e = i < w->nr ? w->r[i].lo : end, m = GN_MIN(e, GN_MAX(pos, blen));
 
@@ -256,10 +356,13 @@ static int fill_around(struct fs_session *s, struct fs_wbuf *w,
 	free(tmp);
 	if (ret)
 		return ret;
+	/* Readers of the dirty bytes walk w's ranges under the lock. */
+	pthread_mutex_lock(&w->inode->lock);
 	w->r[0] = (struct fs_range){ 0, end };
 	w->nr = 1;
 	w->lo = 0;
 	w->hi = end;
+	pthread_mutex_unlock(&w->inode->lock);
 	return 0;
 }
 
@@ -431,8 +534,8 @@ static void upload(struct fs_session *s, struct fs_wbuf *w)
 	in->wgen++;
 	pthread_cond_broadcast(&in->cond);
 	pthread_mutex_unlock(&in->lock);
-	gn_bufpool_put(s->wbpool, w->buf);
-	free(w);
+	wbuf_release(s, w);
+	__atomic_sub_fetch(&s->wb_inflight, 1, __ATOMIC_RELAXED);
 }
 
 static void *upload_main(void *arg)

@@ -9,6 +9,7 @@ libfs_la_SOURCES = \
 	%reldir%/fs_i.h %reldir%/io.h %reldir%/mdsc.h %reldir%/fsop_i.h \
 	%reldir%/chunkmap.c %reldir%/inode.c %reldir%/session.c \
 	%reldir%/mdsc.c %reldir%/dsc.c %reldir%/io_read.c %reldir%/io_write.c \
+	%reldir%/wbmem.h %reldir%/wbmem.c \
 	%reldir%/fsop.c %reldir%/fsop_entry.c %reldir%/fsop_dir.c \
 	%reldir%/fsop_file.c %reldir%/fsop_xattr.c %reldir%/session_dcache.c \
 	$(GN_FS_CACHE_SRC)

@@ -14,7 +14,6 @@
 #include "fs/io.h"
 #include "fs/cache.h"
 #include "fs/mdsc.h"
-#include "common/buf.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/rpc.h"
@@ -92,16 +91,11 @@ static void collect_cache(struct fs_session *s)
 static void collect(void *arg)
 {
 	struct fs_session *s = arg;
-	size_t total, avail;
 
 	collect_cache(s);
 	fs_session_dcache_collect(s);
-	if (!s->wbpool)
-		return;
-	total = s->conf->writeback_limit / GN_CHUNK_SIZE;
-	avail = gn_bufpool_available(s->wbpool);
-	gn_metric_set(s->m.wb_bytes, (double)(total > avail ? total - avail : 0) *
-		      GN_CHUNK_SIZE);
+	if (s->wbmem)
+		gn_metric_set(s->m.wb_bytes, (double)fs_wbmem_used(s->wbmem));
 }
 
 void fs_session_release(struct fs_session *s)
@@ -117,8 +111,7 @@ void fs_session_release(struct fs_session *s)
 		gn_rpc_channel_free(s->mds);
 	if (s->rpc)
 		gn_rpc_client_free(s->rpc);
-	if (s->wbpool)
-		gn_bufpool_free(s->wbpool);
+	fs_wbmem_free(s->wbmem);
 	fs_session_dcache_close(s);
 	if (s->cache)
 		fs_cache_free(s->cache);
@@ -216,7 +209,6 @@ static int session_open(struct fs_session *s, uint64_t reclaim, int deadline_ms,
 
 int fs_session_start(struct fs_session *s, char *err, size_t errlen)
 {
-	size_t nbuf;
 	int ret;
 
 	ret = gn_rpc_client_new(&s->rpc);
@@ -230,10 +222,9 @@ int fs_session_start(struct fs_session *s, char *err, size_t errlen)
 			 s->mds_addr, gn_strerror(ret));
 		return ret;
 	}
-	nbuf = s->conf->writeback_limit / GN_CHUNK_SIZE;
-	ret = gn_bufpool_new(GN_CHUNK_SIZE, GN_MAX(nbuf, 2), &s->wbpool);
+	ret = fs_wbmem_new(s->conf->writeback_limit, &s->wbmem);
 	if (ret) {
-		snprintf(err, errlen, "cannot map the write-back buffer (%llu bytes)",
+		snprintf(err, errlen, "cannot set up the write-back buffer (%llu bytes)",
 			 (unsigned long long)s->conf->writeback_limit);
 		return ret;
 	}

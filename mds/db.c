@@ -270,12 +270,7 @@ static void db_gather(struct db *db)
 
 	if (!db->group_commit || db->qlen >= db->target)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_nsec += DB_GATHER_NS;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	ts = gn_mono_after_ns(DB_GATHER_NS);
 	while (db->qlen < db->target && !db->stop)
 		if (pthread_cond_timedwait(&db->queue_cond, &db->lock, &ts) == ETIMEDOUT)
 			break;

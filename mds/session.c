@@ -20,15 +20,8 @@
 
 static void cond_wait_ms(struct mds *m, int ms)
 {
-	struct timespec ts;
+	struct timespec ts = gn_mono_after_ns((int64_t)ms * 1000000);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
 	pthread_cond_timedwait(&m->cond, &m->lock, &ts);
 }
 

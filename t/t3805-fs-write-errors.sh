@@ -14,6 +14,9 @@
 #    then runs with quarantine_size_mb=16 and the bound is raised by a fixed
 #    ASAN_ALLOWANCE_MB (96 MiB: idle ASan client ~60-70 MiB vs ~10 MiB
 #    plain, 16 MiB quarantine, 1/8 shadow of the buffers).
+#    Then 4 writers patch files at random offsets and sizes (writes
+#    scattered over more buffers than the limit has chunks): the same
+#    bound holds and the files match reference copies after a remount.
 # 3. A client killed with SIGKILL loses only what was never fsync'd or
 #    closed: fsync'd and closed files read back exactly on a new mount, and
 #    the files that were being written (a new one, and an in-place
@@ -130,6 +133,30 @@ for w in 0 1 2 3; do
 done
 [ "$hwm" -lt "$bound" ] ||
 	gn_fail "client peak RSS ${hwm} KiB exceeds cache_size + writeback_limit + 64 MiB = ${bound} KiB$asan"
+
+# 2b. Scattered writers: buffers are charged by the bytes they hold, so
+# 4 files patched at random offsets (256 MiB of 64 KiB units against a
+# 32 MiB limit) make the writers wait and push buffers out; the bound
+# holds and every byte reads back after a remount.
+pids=()
+for w in 0 1 2 3; do
+	$PY "$QE" scatter "$C/s$w" 64 8000 "$T/s$w.ref" 2>"$T/s$w.err" &
+	pids+=($!)
+done
+sample_until_done "${pids[@]}"
+for w in 0 1 2 3; do
+	wait "${pids[$w]}" || gn_fail "scattered writer $w failed: $(cat "$T/s$w.err")"
+done
+hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
+gn_log "client RSS after scattered writers: VmHWM ${hwm} KiB, bound ${bound} KiB$asan"
+[ "$hwm" -lt "$bound" ] ||
+	gn_fail "client peak RSS ${hwm} KiB with scattered writers exceeds ${bound} KiB$asan"
+gn_umount "$C"
+gn_mount "$C" -o writeback_limit=32M,cache_size=64M
+pid=${GN_MOUNT_PID[$C]}
+for w in 0 1 2 3; do
+	cmp "$T/s$w.ref" "$C/s$w" || gn_fail "scattered file $w differs after remount"
+done
 
 # --- 3. SIGKILL of the client ---
 head -c $((12 << 20)) /dev/urandom >"$T/k1"

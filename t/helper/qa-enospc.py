@@ -6,6 +6,11 @@
 #                    the first error, or "no error" if everything succeeded.
 #   writer PATH MB   write MB MiB quickly (a few MiB of random bytes reused
 #                    with a per-MiB stamp), fsync, close; exit 1 on error
+#   scatter PATH MB N REF
+#                    write MB MiB of random bytes and fsync, then N writes
+#                    of 1 B-16 KiB of random bytes at random offsets (with
+#                    an fsync after every N/4), fsync, close; REF gets the
+#                    bytes the file must hold.  Exit 1 on error.
 # Exit status of fill: 0 (the caller checks what was printed).
 import errno
 import os
@@ -50,12 +55,41 @@ def cmd_writer(path, mb):
         os.fsync(f.fileno())
 
 
+def cmd_scatter(path, mb, n, ref):
+    import random
+    rnd = random.Random(mb * 7919 + n)
+    size = mb << 20
+    want = bytearray(os.urandom(size))
+    with open(path, "wb") as f:
+        f.write(want)
+        f.flush()
+        os.fsync(f.fileno())
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        for i in range(n):
+            ln = rnd.randint(1, 16384)
+            off = rnd.randrange(0, size - ln)
+            data = os.urandom(ln)
+            if os.pwrite(fd, data, off) != ln:
+                sys.exit("short write at offset %d" % off)
+            want[off:off + ln] = data
+            if (i + 1) % max(1, n // 4) == 0:
+                os.fsync(fd)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    with open(ref, "wb") as f:
+        f.write(want)
+
+
 def main():
     a = sys.argv[1:]
     if a and a[0] == "fill":
         cmd_fill(a[1], int(a[2]))
     elif a and a[0] == "writer":
         cmd_writer(a[1], int(a[2]))
+    elif a and a[0] == "scatter":
+        cmd_scatter(a[1], int(a[2]), int(a[3]), a[4])
     else:
         print("usage: see the header", file=sys.stderr)
         sys.exit(2)

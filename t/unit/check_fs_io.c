@@ -4,13 +4,13 @@
  * fs_io_write and read back through fs_io_read, which overlays the
  * buffered bytes.  Checks dirty ranges (exact, merged when they touch or
  * overlap, a new buffer once a chunk's run out), holes as zeros, chunk
- * boundaries, full chunks queued for upload, O_APPEND, sticky upload
+ * boundaries, full chunks queued for upload, memory charged by the bytes
+ * written and the limit pushing out the fullest buffer, O_APPEND, sticky upload
  * errors, SEEK_DATA/SEEK_HOLE over buffered data, and the local size.
  */
 #include "config.h"
 #include "fs/fs_i.h"
 #include "fs/io.h"
-#include "common/buf.h"
 #include "common/conf.h"
 #include "common/util.h"
 
@@ -35,7 +35,7 @@ static void setup(void)
 {
 	gn_conf_init(&conf);
 	fs_session_init(&s, &conf.client);
-	ck_assert_int_eq(gn_bufpool_new(GN_CHUNK_SIZE, 4, &s.wbpool), 0);
+	ck_assert_int_eq(fs_wbmem_new(4 * CH, &s.wbmem), 0);
 	in = fs_inode_get(&s, 7);
 	in->have_map = true;
 	memset(&f, 0, sizeof(f));
@@ -51,10 +51,11 @@ static void teardown(void)
 	while (in->wb) {
 		struct fs_wbuf *w = in->wb;
 		in->wb = w->next;
-		gn_bufpool_put(s.wbpool, w->buf);
+		fs_wbmem_put(s.wbmem, w->buf, w->charged, false);
 		free(w);
 	}
 	s.upq_head = s.upq_tail = NULL;
+	s.wb_inflight = 0;
 	in->nuploading = 0;
 	fs_inode_put(&s, in);
 	fs_session_release(&s);
@@ -180,7 +181,8 @@ START_TEST(test_scattered_ranges)
 		s.upq_head = s.upq_tail = NULL;
 		in->wb = w->next;	/* the only buffer: at the head */
 		in->nuploading--;
-		gn_bufpool_put(s.wbpool, w->buf);
+		s.wb_inflight--;
+		fs_wbmem_put(s.wbmem, w->buf, w->charged, false);
 		free(w);
 		pthread_cond_broadcast(&in->cond);
 		pthread_mutex_unlock(&in->lock);
@@ -192,6 +194,103 @@ START_TEST(test_scattered_ranges)
 		ck_assert_uint_eq(nw->r[0].lo, 200);
 		ck_assert_uint_eq(nw->r[0].hi, 201);
 	}
+}
+END_TEST
+
+/* Scattered writes are charged by the 64 KiB units they touch, not by
+ * whole buffers: 4 KiB in each of 32 chunks fits a 4-chunk limit, and
+ * nothing is queued for upload before a sync. */
+START_TEST(test_scattered_charge)
+{
+	const uint64_t U = FS_WBMEM_UNIT;
+	char page[4096], out[4096];
+
+	for (int c = 0; c < 32; c++) {
+		memset(page, 'a' + c % 26, sizeof(page));
+		ck_assert_int_eq(fs_io_write(&s, &f, c * CH + 8192, page, sizeof(page)), 0);
+	}
+	ck_assert_ptr_null(s.upq_head);
+	ck_assert_uint_eq(fs_wbmem_used(s.wbmem), 32 * U);
+	/* The same unit again costs nothing; one straddling two costs one. */
+	ck_assert_int_eq(fs_io_write(&s, &f, 5 * CH + 12288, page, sizeof(page)), 0);
+	ck_assert_uint_eq(fs_wbmem_used(s.wbmem), 32 * U);
+	ck_assert_int_eq(fs_io_write(&s, &f, 5 * CH + U - 100, page, 200), 0);
+	ck_assert_uint_eq(fs_wbmem_used(s.wbmem), 33 * U);
+	ck_assert_uint_eq(wb_of(5)->charged, 2 * U);
+	for (int c = 0; c < 32; c++) {
+		memset(page, 'a' + c % 26, sizeof(page));
+		read_all(c * CH + 8192, sizeof(out), out);
+		ck_assert_mem_eq(out, page, sizeof(page));
+	}
+	read_all(7 * CH, 4096, out);
+	memset(page, 0, sizeof(page));
+	ck_assert_mem_eq(out, page, sizeof(page));
+}
+END_TEST
+
+static int write_z_ret = -1;
+
+static void *write_z(void *arg)
+{
+	(void)arg;
+	write_z_ret = fs_io_write(&s, &f, 300 * CH, "z", 1);
+	return NULL;
+}
+
+/* At the limit a writer waits (it does not fail) and pushes out only the
+ * fullest dirty buffer, not every buffer; it goes on once that upload
+ * gives its memory back. */
+START_TEST(test_limit_pushes_fullest)
+{
+	const uint64_t U = FS_WBMEM_UNIT, units = 4 * CH / U;
+	char *big = calloc(1, 16 * U);
+	struct fs_wbuf *w;
+	pthread_t t;
+	int n = 0;
+
+	ck_assert_int_eq(fs_io_write(&s, &f, 0, big, 16 * U), 0);
+	free(big);
+	for (uint64_t c = 1; c <= units - 16; c++)
+		ck_assert_int_eq(fs_io_write(&s, &f, c * CH, "x", 1), 0);
+	ck_assert_uint_eq(fs_wbmem_used(s.wbmem), 4 * CH);
+	ck_assert_ptr_null(s.upq_head);
+	ck_assert_int_eq(pthread_create(&t, NULL, write_z, NULL), 0);
+	for (int i = 0; i < 5000; i++) {
+		pthread_mutex_lock(&in->lock);
+		bool queued = s.upq_head != NULL;
+		pthread_mutex_unlock(&in->lock);
+		if (queued)
+			break;
+		usleep(1000);
+	}
+	usleep(300 * 1000);	/* past one wait round: no second push */
+	pthread_mutex_lock(&in->lock);
+	w = s.upq_head;
+	ck_assert_ptr_nonnull(w);
+	ck_assert_ptr_null(w->qnext);
+	ck_assert_uint_eq(w->index, 0);
+	ck_assert_int_eq(w->state, FS_WB_QUEUED);
+	for (struct fs_wbuf *o = in->wb; o; o = o->next)
+		n += o->state == FS_WB_DIRTY;
+	ck_assert_int_eq(n, (int)(units - 16));
+	ck_assert_int_eq(write_z_ret, -1);	/* still waiting */
+	/* Play the upload worker: the buffer's memory comes back. */
+	s.upq_head = s.upq_tail = NULL;
+	for (struct fs_wbuf **pp = &in->wb; *pp; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	}
+	in->nuploading--;
+	s.wb_inflight--;
+	fs_wbmem_put(s.wbmem, w->buf, w->charged, false);
+	free(w);
+	pthread_mutex_unlock(&in->lock);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(write_z_ret, 0);
+	ck_assert_ptr_nonnull(wb_of(300));
+	ck_assert_uint_eq(fs_wbmem_used(s.wbmem), (units - 16 + 1) * U);
 }
 END_TEST
 
@@ -275,6 +374,46 @@ START_TEST(test_truncated_drops_local_state)
 }
 END_TEST
 
+/* The memory under the buffers: a buffer written whole comes back warm
+ * (still charged, reused as is); a charge that does not fit unmaps warm
+ * ones first, then fails unless forced; waiting times out. */
+START_TEST(test_wbmem)
+{
+	struct fs_wbmem *m;
+	size_t c1, c2;
+	char *a, *b;
+
+	ck_assert_int_eq(fs_wbmem_new(2 * CH, &m), 0);
+	a = fs_wbmem_get(m, &c1);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_uint_eq(c1, 0);
+	ck_assert_int_eq(a[CH - 1], 0);		/* fresh: zeros */
+	ck_assert(fs_wbmem_charge(m, CH, false));
+	memset(a, 'w', CH);
+	fs_wbmem_put(m, a, CH, true);
+	ck_assert_uint_eq(fs_wbmem_used(m), 0);	/* idle warm: not in use */
+	b = fs_wbmem_get(m, &c2);
+	ck_assert_ptr_eq(b, a);
+	ck_assert_uint_eq(c2, CH);
+	ck_assert_int_eq(b[0], 'w');		/* warm: old bytes, no fault */
+	ck_assert_uint_eq(fs_wbmem_used(m), CH);
+	fs_wbmem_put(m, b, c2, true);
+	/* The warm buffer makes way for a charge of the whole limit. */
+	ck_assert(fs_wbmem_charge(m, 2 * CH, false));
+	ck_assert_uint_eq(fs_wbmem_used(m), 2 * CH);
+	ck_assert(!fs_wbmem_charge(m, 1, false));
+	ck_assert(!fs_wbmem_wait(m, 1, 50));
+	ck_assert(fs_wbmem_charge(m, FS_WBMEM_UNIT, true));	/* forced */
+	a = fs_wbmem_get(m, &c1);
+	ck_assert_uint_eq(c1, 0);
+	/* A buffer written in part is unmapped with its charge. */
+	fs_wbmem_put(m, a, 2 * CH + FS_WBMEM_UNIT, false);
+	ck_assert_uint_eq(fs_wbmem_used(m), 0);
+	ck_assert(fs_wbmem_wait(m, 2 * CH, 0));
+	fs_wbmem_free(m);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *su = suite_create("fs_io");
@@ -283,10 +422,15 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_ranges_and_gap);
 	tcase_add_test(tc, test_scattered_ranges);
+	tcase_add_test(tc, test_scattered_charge);
+	tcase_add_test(tc, test_limit_pushes_fullest);
 	tcase_add_test(tc, test_chunk_boundary_and_full_chunk);
 	tcase_add_test(tc, test_append_and_sticky_error);
 	tcase_add_test(tc, test_seek_over_buffers);
 	tcase_add_test(tc, test_truncated_drops_local_state);
+	suite_add_tcase(su, tc);
+	tc = tcase_create("wbmem");
+	tcase_add_test(tc, test_wbmem);
 	suite_add_tcase(su, tc);
 	return su;
 }
