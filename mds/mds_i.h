@@ -107,6 +107,10 @@ int ns_drop_link(struct db_txn *t, struct mds *m, struct db_inode *ino,
 int ns_reclaim(struct db_txn *t, uint64_t ino);
 int ns_queue_delete(struct db_txn *t, uint32_t ds, uint64_t chunk_id,
 		    uint64_t version);
+/* Forget the uncommitted allocation under key (chunk id + version) whose
+ * row is pd; whatever its replicas stored goes to the deletion queue. */
+int ns_pending_drop(struct db_txn *t, const uint8_t key[16],
+		    const struct db_pending *pd);
 int ns_sticky_ok(const struct mds_cred *c, const struct db_inode *dir,
 		 const struct db_inode *victim);
 void ns_change(struct mds_changes *ch, enum mds_inval_kind kind,

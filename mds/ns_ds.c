@@ -834,20 +834,19 @@ static int gc_fn(struct db_txn *t, void *p)
 		if (db_get(t, DB_PENDING, a->keys[i], 16, &v, &vl) || vl != sizeof(pd))
 			continue;
 		memcpy(&pd, v, sizeof(pd));
-		for (uint32_t r = 0; r < pd.nreplicas && r < DB_MAX_REPLICAS; r++) {
-			int ret = ns_queue_delete(t, pd.replicas[r],
-						  db_get_be64(a->keys[i]),
-						  db_get_be64(a->keys[i] + 8));
-			if (ret)
-				return ret;
-		}
-		db_del(t, DB_PENDING, a->keys[i], 16);
+		int ret = ns_pending_drop(t, a->keys[i], &pd);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
 
-/* Allocations never committed: after twice the session timeout their
- * writer is gone (or will get ESTALE), so their versions are garbage. */
+/* Allocations never committed whose session has ended: nobody can commit
+ * them any more, so their versions are garbage.  A live session keeps
+ * its allocations however long its writer takes before fsync (a
+ * checkpoint shard of tens of GiB); those it superseded itself go at its
+ * commit (commit_one).  The age bound only keeps a just-made allocation
+ * from racing with the end of its session. */
 static void ds_gc_pending(struct mds *m)
 {
 	struct gc_args a = { 0 };
@@ -867,7 +866,7 @@ static void ds_gc_pending(struct mds *m)
 			if (kl != 16 || vl != sizeof(pd))
 				continue;
 			memcpy(&pd, v, sizeof(pd));
-			if (pd.time_ns > limit)
+			if (pd.time_ns > limit || mds_session_known(m, pd.session))
 				continue;
 			if (a.n == cap) {
 				cap = cap ? cap * 2 : 64;

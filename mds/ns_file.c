@@ -533,6 +533,55 @@ struct commit_args {
 	struct db_inode out;
 };
 
+/*
+ * The committing session's own uncommitted versions that the version
+ * being committed (pkey, pd) supersedes: older versions of the same chunk
+ * id, file and index (a client builds each upload of a chunk on the one
+ * before).  Dropped now rather than when the session ends, so a mount
+ * that rewrites an open file for days does not pile them up.  Another
+ * session's versions stay: its own commit decides their fate.
+ */
+static int drop_superseded(struct db_txn *t, const uint8_t pkey[16],
+			   const struct db_pending *pd)
+{
+	struct old { uint8_t key[16]; struct db_pending pd; } *old = NULL;
+	size_t n = 0, cap = 0;
+	struct db_cursor *c;
+	const void *k, *v;
+	size_t kl, vl;
+	uint8_t start[16] = { 0 };
+	int ret, r;
+
+	memcpy(start, pkey, 8);
+	ret = db_cursor_open(t, DB_PENDING, &c);
+	if (ret)
+		return ret;
+	for (r = db_cursor_seek(c, start, sizeof(start), &k, &kl, &v, &vl); r == 0;
+	     r = db_cursor_next(c, &k, &kl, &v, &vl)) {
+		/* Big-endian keys: same id and older sort just before pkey. */
+		if (kl != 16 || memcmp(k, pkey, 16) >= 0 || memcmp(k, pkey, 8))
+			break;
+		if (vl != sizeof(struct db_pending))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4;
+			old = xrealloc(old, cap * sizeof(*old));
+		}
+		memcpy(old[n].key, k, 16);
+		memcpy(&old[n].pd, v, sizeof(old[n].pd));
+		if (old[n].pd.session == pd->session && old[n].pd.ino == pd->ino &&
+		    old[n].pd.index == pd->index)
+			n++;
+	}
+	db_cursor_close(c);
+	if (r && r != -ENOENT)
+		ret = r;
+	for (size_t i = 0; !ret && i < n; i++)
+		ret = ns_pending_drop(t, old[i].key, &old[i].pd);
+	free(old);
+	return ret;
+}
+
 static int commit_one(struct db_txn *t, struct commit_args *a,
 		      struct db_inode *n, const struct mds_chunk *in)
 {
@@ -606,6 +655,8 @@ static int commit_one(struct db_txn *t, struct commit_args *a,
 	ns_u64_key(ikey, nc.chunk_id);
 	memcpy(ival, key, sizeof(ival));
 	ret = db_put(t, DB_CHUNKIDX, ikey, sizeof(ikey), ival, sizeof(ival), 0);
+	if (!ret)
+		ret = drop_superseded(t, pkey, &pd);
 	if (ret)
 		return ret;
 	return db_del(t, DB_PENDING, pkey, sizeof(pkey));

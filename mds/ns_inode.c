@@ -266,6 +266,21 @@ int ns_queue_delete(struct db_txn *t, uint32_t ds, uint64_t chunk_id,
 	return db_put(t, DB_DELQ, key, sizeof(key), "", 0, 0);
 }
 
+int ns_pending_drop(struct db_txn *t, const uint8_t key[16],
+		    const struct db_pending *pd)
+{
+	int ret;
+
+	for (uint32_t r = 0; r < pd->nreplicas && r < DB_MAX_REPLICAS; r++) {
+		ret = ns_queue_delete(t, pd->replicas[r], db_get_be64(key),
+				      db_get_be64(key + 8));
+		if (ret)
+			return ret;
+	}
+	ret = db_del(t, DB_PENDING, key, 16);
+	return ret == -ENOENT ? 0 : ret;
+}
+
 /* Queue every replica of a chunk version for deletion and forget it. */
 static int ns_drop_chunk(struct db_txn *t, const struct db_chunk *ck)
 {

@@ -992,25 +992,49 @@ START_TEST(test_restart_and_check)
 }
 END_TEST
 
-/* Versions allocated but never committed are queued for deletion. */
+/* An MDS whose session timeout (100 ms) lets pending collection run
+ * within a test; one data server "uuid-gc" registered, its id returned. */
+static uint32_t open_gc_mds(struct mds_ds_info *hb)
+{
+	struct mds_opts opt = { .data_dir = dir, .group_commit = true,
+				.session_timeout_ms = 100, .ds_timeout_ms = 60000,
+				.default_replicas = 1, .no_ticker = true };
+
+	mds_free(m);
+	ck_assert_int_eq(mds_new(&opt, &m), 0);
+	memset(hb, 0, sizeof(*hb));
+	hb->id = add_ds("uuid-gc", "127.0.0.1:1");
+	snprintf(hb->uuid, sizeof(hb->uuid), "uuid-gc");
+	return hb->id;
+}
+
+/* Deletions the data server of hb is handed now: count, and the first. */
+static size_t gc_deletions(struct mds_ds_info *hb, uint64_t *id, uint64_t *ver)
+{
+	struct mds_ds_work w;
+	size_t n;
+
+	ck_assert_int_eq(mds_ds_heartbeat(m, hb, &w), 0);
+	n = w.ndel;
+	if (n) {
+		*id = w.del[0].chunk_id;
+		*ver = w.del[0].version;
+	}
+	mds_ds_work_release(&w);
+	return n;
+}
+
+/* Versions allocated but never committed, without a session (or whose
+ * session ended), are queued for deletion. */
 START_TEST(test_pending_gc)
 {
-	struct mds_ds_info hb = { .id = 1 };
+	struct mds_ds_info hb;
 	struct mds_chunk *a = NULL;
 	struct mds_ds_work w;
 	struct mds_open o;
 	uint64_t idx = 0;
-	uint32_t d;
+	uint32_t d = open_gc_mds(&hb);
 
-	mds_free(m);
-	{
-		struct mds_opts opt = { .data_dir = dir, .group_commit = true,
-					.session_timeout_ms = 100, .ds_timeout_ms = 60000,
-					.default_replicas = 1, .no_ticker = true };
-		ck_assert_int_eq(mds_new(&opt, &m), 0);
-	}
-	d = add_ds("uuid-gc", "127.0.0.1:1");
-	snprintf(hb.uuid, sizeof(hb.uuid), "uuid-gc");
 	ck_assert_int_eq(mds_ns_create(m, &root, 0, 1, "f", 0644, 0, O_RDWR | O_CREAT, &o, NULL), 0);
 	ck_assert_int_eq(mds_ns_allocate(m, &root, 0, o.attr.ino, o.handle, &idx, NULL, 1, &a), 0);
 	ck_assert_uint_eq(a[0].c.replicas[0], d);
@@ -1029,6 +1053,69 @@ START_TEST(test_pending_gc)
 	}
 	free(a);
 	mds_ns_close(m, 0, o.attr.ino, o.handle);
+	mds_open_release(&o);
+}
+END_TEST
+
+/* A live session keeps its uncommitted versions however long it takes
+ * to commit them (a writer slower than twice the session timeout); the
+ * versions its commit supersedes go at that commit; the rest go when the
+ * session ends. */
+START_TEST(test_pending_session)
+{
+	struct mds_ds_info hb;
+	struct mds_chunk *v1 = NULL, *v2 = NULL, *c1 = NULL, *e = NULL;
+	struct mds_inval *inv = NULL;
+	struct mds_open o;
+	struct db_inode n;
+	uint64_t sid, r, seq, id = 0, ver = 0, idx0 = 0, idx1 = 1, idx2 = 2, pend[2];
+	size_t ninv;
+
+	open_gc_mds(&hb);
+	add_ds("uuid-gc2", "127.0.0.1:2");	/* the root asks for 2 replicas */
+	ck_assert_int_eq(mds_session_open(m, &root, "c", "p", "", 0, &sid, &r), 0);
+	ck_assert_int_eq(mds_ns_create(m, &root, sid, 1, "f", 0644, 0, O_RDWR | O_CREAT, &o, NULL), 0);
+	ck_assert_int_eq(mds_ns_allocate(m, &root, sid, o.attr.ino, o.handle, &idx0, NULL, 1, &v1), 0);
+	pend[0] = v1[0].c.chunk_id;
+	pend[1] = v1[0].c.version;
+	ck_assert_int_eq(mds_ns_allocate(m, &root, sid, o.attr.ino, o.handle, &idx0, pend, 1, &v2), 0);
+	ck_assert_uint_eq(v2[0].c.chunk_id, v1[0].c.chunk_id);
+	ck_assert_int_eq(mds_ns_allocate(m, &root, sid, o.attr.ino, o.handle, &idx1, NULL, 1, &c1), 0);
+
+	/* Older than twice the session timeout, the session alive: kept. */
+	usleep(1100 * 1000);
+	ck_assert_int_eq(mds_session_heartbeat(m, sid, 0, 0, &inv, &ninv, &seq), 0);
+	free(inv);
+	mds_tick(m);
+	ck_assert_uint_eq(gc_deletions(&hb, &id, &ver), 0);
+
+	/* Committing v2 drops v1, which it superseded. */
+	{
+		struct mds_commit cw = { .chunks = v2, .n = 1 };
+		ck_assert_int_eq(mds_ns_commit(m, &root, o.attr.ino, o.handle, &cw, &n, NULL), 0);
+	}
+	ck_assert_uint_eq(gc_deletions(&hb, &id, &ver), 1);
+	ck_assert_uint_eq(id, v1[0].c.chunk_id);
+	ck_assert_uint_eq(ver, v1[0].c.version);
+	{
+		struct mds_commit cw = { .chunks = c1, .n = 1 };
+		ck_assert_int_eq(mds_ns_commit(m, &root, o.attr.ino, o.handle, &cw, &n, NULL), 0);
+	}
+	ck_assert_uint_eq(gc_deletions(&hb, &id, &ver), 0);
+
+	/* The session ends: its one uncommitted version goes. */
+	ck_assert_int_eq(mds_ns_allocate(m, &root, sid, o.attr.ino, o.handle, &idx2, NULL, 1, &e), 0);
+	ck_assert_int_eq(mds_session_close(m, sid), 0);
+	usleep(1100 * 1000);
+	mds_tick(m);
+	ck_assert_uint_eq(gc_deletions(&hb, &id, &ver), 1);
+	ck_assert_uint_eq(id, e[0].c.chunk_id);
+	ck_assert_uint_eq(ver, e[0].c.version);
+	ck_assert_int_eq(check_store(), 0);
+	free(v1);
+	free(v2);
+	free(c1);
+	free(e);
 	mds_open_release(&o);
 }
 END_TEST
@@ -1429,6 +1516,7 @@ static Suite *mds_suite(void)
 	tcase_add_test(tc, test_restart_and_check);
 	tcase_add_test(tc, test_check_finds_problems);
 	tcase_add_test(tc, test_pending_gc);
+	tcase_add_test(tc, test_pending_session);
 	tcase_add_test(tc, test_degraded);
 	tcase_add_test(tc, test_degraded_paging);
 	suite_add_tcase(s, tc);
