@@ -74,6 +74,8 @@ static const struct gn_conf_key keys[] = {
 	  "dirty data buffered per mount before writers wait" },
 	{ "client", "prefetch_max", GN_CONF_SIZE, OFF(client.prefetch_max), "64M", 0, SZ_MAX, NULL,
 	  "largest read-ahead window of one stream" },
+	{ "client", "upload_threads", GN_CONF_INT, OFF(client.upload_threads), "8", 1, 64, NULL,
+	  "chunk uploads a mount runs at once" },
 	{ "client", "cache_dir", GN_CONF_STR, OFF(client.cache_dir), "", 0, 0, NULL,
 	  "local directory of the disk cache tier, empty = none" },
 	{ "client", "cache_dir_size", GN_CONF_SIZE, OFF(client.cache_dir_size), "0", 0, SZ_MAX, NULL,

@@ -367,7 +367,7 @@ int fs_session_run(struct fs_session *s)
 {
 	int ret;
 
-	ret = fs_upload_start(s, 4);
+	ret = fs_upload_start(s, (int)s->conf->upload_threads);
 	if (!ret)
 		ret = fs_prefetch_start(s);
 	if (ret)
