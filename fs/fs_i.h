@@ -144,6 +144,19 @@ struct fs_wbuf {
 	enum fs_wbuf_state state;
 	uint32_t nr;
 	size_t charged;			/* bytes charged to s->wbmem */
+	/* A version allocated ahead by another buffer's upload (one
+	 * AllocateChunks for a file's queued buffers), good while the base
+	 * it was allocated on is still the chunk's base: have_pre, pre and
+	 * pre_base.  pre_wait: that allocation is in flight; the upload of
+	 * this buffer waits for it. */
+	bool have_pre, pre_wait;
+	struct fs_chunk pre;
+	struct fs_upbase {
+		bool have;		/* a version to build on */
+		struct fs_chunk base;
+		uint64_t root;		/* committed version kept under it */
+		uint64_t pend[2];	/* our uncommitted version, or zeros */
+	} pre_base;
 	struct fs_range r[GN_WRITE_EXTENTS_MAX];
 };
 

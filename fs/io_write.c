@@ -424,25 +424,28 @@ static int upload_one(struct fs_session *s, struct fs_wbuf *w,
 	return ret;
 }
 
-/* A new version of w's chunk; pend: NULL, or the (id, version) of our
- * uncommitted version of it to build on. */
-static int allocate(struct fs_session *s, struct fs_inode *in, struct fs_wbuf *w,
-		    const uint64_t *pend, struct fs_chunk *nc)
+/* New versions of chunks idx[0..n) of in, out[i] for idx[i]; pend holds
+ * for each the (id, version) of our uncommitted version of it to build
+ * on, or zeros. */
+static int allocate(struct fs_session *s, struct fs_inode *in, uint64_t handle,
+		    const uint64_t *idx, const uint64_t *pend, size_t n,
+		    struct fs_chunk *out)
 {
 	Gannet__AllocateChunksReply *r;
 	struct gn_rpc_result res;
 	int ret;
 
-	ret = mdsc_allocate(s, &fs_cred_root, in->ino, w->handle, &w->index,
-			    pend, 1, &res);
+	ret = mdsc_allocate(s, &fs_cred_root, in->ino, handle, idx, pend, n, &res);
 	if (ret)
 		return ret;
 	r = (Gannet__AllocateChunksReply *)res.reply;
-	ret = -EBADMSG;
-	for (size_t i = 0; i < r->n_chunks; i++) {
-		if (r->chunks[i]->index == w->index) {
-			ret = fs_chunk_from_pb(nc, r->chunks[i]);
-			break;
+	for (size_t i = 0; !ret && i < n; i++) {
+		ret = -EBADMSG;
+		for (size_t j = 0; j < r->n_chunks; j++) {
+			if (r->chunks[j]->index == idx[i]) {
+				ret = fs_chunk_from_pb(&out[i], r->chunks[j]);
+				break;
+			}
 		}
 	}
 	if (!ret)
@@ -451,13 +454,108 @@ static int allocate(struct fs_session *s, struct fs_inode *in, struct fs_wbuf *w
 	return ret;
 }
 
+/* What an upload of chunk idx builds on, from in's maps (ub->root before
+ * the caller's wbuf_has_gap check).  Under in->lock. */
+static void up_base_of(struct fs_inode *in, uint64_t idx, struct fs_upbase *ub)
+{
+	struct fs_chunk *c = fs_chunkmap_find(&in->map, idx);
+	struct fs_chunk *p = fs_chunkmap_find(&in->pending, idx);
+
+	memset(ub, 0, sizeof(*ub));
+	if (!c)
+		return;
+	ub->have = true;
+	ub->base = *c;
+	/* The committed version under our uncommitted ones. */
+	ub->root = p && p->version == c->version ? p->base_version : c->version;
+	/* Our uncommitted version: ask to build on it. */
+	if (p && p->version == c->version && p->id == c->id) {
+		ub->pend[0] = c->id;
+		ub->pend[1] = c->version;
+	}
+}
+
+/* Whether a version allocated on base a serves an upload on base b: the
+ * MDS chose its chunk id and replicas for that base. */
+static bool up_base_same(const struct fs_upbase *a, const struct fs_upbase *b)
+{
+	return a->have == b->have &&
+	       (!a->have || (a->base.id == b->base.id && a->base.version == b->base.version));
+}
+
+/* Largest number of chunks one upload allocates for (MDS_MAX_ALLOC is 256). */
+#define FS_ALLOC_BATCH	64
+
+/* Queued buffers of in that w's AllocateChunks may serve too: the same
+ * handle, other chunks, nothing allocated for them yet.  Up to max go
+ * into o[], marked pre_wait, with the base each builds on.  Under
+ * in->lock. */
+static size_t batch_pick(struct fs_inode *in, struct fs_wbuf *w,
+			 struct fs_wbuf **o, size_t max)
+{
+	size_t n = 0;
+
+	for (struct fs_wbuf *x = in->wb; x && n < max; x = x->next) {
+		bool dup = x->index == w->index;
+
+		if (x == w || x->state != FS_WB_QUEUED || x->have_pre || x->pre_wait ||
+		    x->handle != w->handle)
+			continue;
+		for (size_t i = 0; i < n && !dup; i++)
+			dup = o[i]->index == x->index;
+		if (dup)
+			continue;
+		x->pre_wait = true;
+		up_base_of(in, x->index, &x->pre_base);
+		o[n++] = x;
+	}
+	return n;
+}
+
+/* One AllocateChunks for w (on base ub) and the n buffers batch_pick put
+ * in o: w's version into nc, theirs kept in them for their own uploads.
+ * Whatever the outcome, their pre_wait ends here. */
+static int allocate_batch(struct fs_session *s, struct fs_inode *in,
+			  struct fs_wbuf *w, const struct fs_upbase *ub,
+			  struct fs_wbuf **o, size_t n, struct fs_chunk *nc)
+{
+	uint64_t idx[FS_ALLOC_BATCH], pend[2 * FS_ALLOC_BATCH];
+	struct fs_chunk out[FS_ALLOC_BATCH];
+	int ret;
+
+	idx[0] = w->index;
+	memcpy(pend, ub->pend, sizeof(ub->pend));
+	for (size_t i = 0; i < n; i++) {
+		idx[i + 1] = o[i]->index;
+		memcpy(&pend[2 * (i + 1)], o[i]->pre_base.pend, sizeof(o[i]->pre_base.pend));
+	}
+	ret = allocate(s, in, w->handle, idx, pend, n + 1, out);
+	if (!ret)
+		*nc = out[0];
+	if (!n)
+		return ret;
+	pthread_mutex_lock(&in->lock);
+	for (size_t i = 0; i < n; i++) {
+		o[i]->pre_wait = false;
+		if (!ret) {
+			o[i]->pre = out[i + 1];
+			o[i]->have_pre = true;
+		}
+	}
+	pthread_cond_broadcast(&in->cond);
+	pthread_mutex_unlock(&in->lock);
+	return ret;
+}
+
 static void upload(struct fs_session *s, struct fs_wbuf *w)
 {
 	struct fs_inode *in = w->inode;
 	int64_t deadline = gn_mono_ms() + s->conf->op_timeout_ms;
-	struct fs_chunk base, nc;
-	uint64_t root = 0, pend[2] = { 0, 0 };
-	bool have_base, unreach = false;
+	struct fs_wbuf *batch[FS_ALLOC_BATCH - 1];
+	struct fs_upbase ub;
+	struct fs_chunk nc;
+	size_t nb = 0;
+	bool have_nc, unreach = false;
 	int ret;
 
 	pthread_mutex_lock(&in->lock);
@@ -465,38 +563,37 @@ static void upload(struct fs_session *s, struct fs_wbuf *w)
 	 * must build on the version the earlier one produces, or the two
 	 * versions would each miss the other's bytes.  And none while a
 	 * commit runs, so that the committed base each upload records stays
-	 * true until its own commit. */
-	while (chunk_uploading(in, w) || in->committing)
+	 * true until its own commit.  Nor while another upload allocates a
+	 * version for this buffer. */
+	while (chunk_uploading(in, w) || in->committing || w->pre_wait)
 		cond_wait(in);
 	w->state = FS_WB_UPLOADING;
-	{
-		struct fs_chunk *c = fs_chunkmap_find(&in->map, w->index);
-		struct fs_chunk *p = fs_chunkmap_find(&in->pending, w->index);
-		have_base = c != NULL;
-		if (c) {
-			base = *c;
-			/* The committed version under our uncommitted ones. */
-			root = p && p->version == c->version ? p->base_version : c->version;
-			/* Our uncommitted version: ask to build on it. */
-			if (p && p->version == c->version && p->id == c->id) {
-				pend[0] = c->id;
-				pend[1] = c->version;
-			}
-		}
-		/* Decided now: upload_one widens [lo, hi) when it rebuilds the
-		 * whole chunk from the base. */
-		if (!have_base || !wbuf_has_gap(w, base.length))
-			root = 0;
-	}
+	up_base_of(in, w->index, &ub);
+	/* Decided now: upload_one widens [lo, hi) when it rebuilds the whole
+	 * chunk from the base. */
+	if (!ub.have || !wbuf_has_gap(w, ub.base.length))
+		ub.root = 0;
+	/* A version allocated ahead serves while its base is still ours. */
+	have_nc = w->have_pre && up_base_same(&w->pre_base, &ub);
+	if (have_nc)
+		nc = w->pre;
+	w->have_pre = false;
 	/* One deadline per file: once an upload of this file ran out of
 	 * time against an unreachable cluster, the rest fail at once. */
 	ret = in->wb_unreach;
+	/* Otherwise one AllocateChunks serves this file's queued buffers
+	 * too: one MDS transaction (and sync) instead of one per chunk. */
+	if (!ret && !have_nc)
+		nb = batch_pick(in, w, batch, GN_ARRAY_SIZE(batch));
 	pthread_mutex_unlock(&in->lock);
 
-	while (!ret) {
-		ret = allocate(s, in, w, pend[0] ? pend : NULL, &nc);
+	for (bool first = true; !ret; first = false) {
+		if (first && !have_nc)
+			ret = allocate_batch(s, in, w, &ub, batch, nb, &nc);
+		else if (!first)
+			ret = allocate(s, in, w->handle, &w->index, ub.pend, 1, &nc);
 		if (!ret)
-			ret = upload_one(s, w, have_base ? &base : NULL, &nc);
+			ret = upload_one(s, w, ub.have ? &ub.base : NULL, &nc);
 		if (!ret || !retryable(ret))
 			break;
 		if (gn_mono_ms() >= deadline) {
@@ -525,7 +622,7 @@ static void upload(struct fs_session *s, struct fs_wbuf *w)
 	} else {
 		/* Tell the commit which committed bytes this version kept, so
 		 * the MDS refuses it if another client replaced them meanwhile. */
-		nc.base_version = root;
+		nc.base_version = ub.root;
 		fs_chunkmap_put(&in->map, &nc);
 		fs_chunkmap_put(&in->pending, &nc);
 	}
