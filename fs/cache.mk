@@ -16,7 +16,7 @@ t_unit_check_fs_readahead_SOURCES = t/unit/check_fs_readahead.c \
 	%reldir%/readahead.c %reldir%/readahead.h
 t_unit_check_fs_readahead_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_unit_check_fs_readahead_LDADD = $(CHECK_LIBS)
-t_unit_check_fs_dcache_SOURCES = t/unit/check_fs_dcache.c \
-	%reldir%/dcache.c %reldir%/dcache.h
-t_unit_check_fs_dcache_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-t_unit_check_fs_dcache_LDADD = libcommon.la $(CHECK_LIBS)
+# With the read path in front of the tier: all of libfs.
+t_unit_check_fs_dcache_SOURCES = t/unit/check_fs_dcache.c
+t_unit_check_fs_dcache_CFLAGS = $(UNIT_CFLAGS)
+t_unit_check_fs_dcache_LDADD = libfs.la $(UNIT_LIBS) $(FUSE_LIBS) $(XXHASH_LIBS)

@@ -1,10 +1,12 @@
 /*
  * dcache.h - the client's disk cache tier (cache_dir, cache_dir_size).
  *
- * Blocks evicted from the RAM cache (fs/cache.h) are copied into a small
- * bounded queue and appended by one writer thread to segment files in
- * cache_dir; a RAM miss asks this tier before the network.  Nothing here
- * ever fails a read: every problem is a miss.
+ * Blocks evicted from the RAM cache (fs/cache.h), and blocks the read path
+ * fetched but the RAM cache could not take (fs/io_read.c), are copied into
+ * a small bounded queue and appended by one writer thread to segment files
+ * in cache_dir; a RAM miss, or a block RAM cannot take, asks this tier
+ * before the network.  Nothing here ever fails a read: every problem is a
+ * miss.
  *
  * Layout: cache_dir holds `.lock` (flock: one mount per directory) and
  * segment files `seg-NNNN`, each exactly seg_size bytes once in use

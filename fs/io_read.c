@@ -16,6 +16,14 @@
  * Blocks are looked up in ascending file order and filled only after all
  * lookups of the read: a thread that waits for another's fill never
  * holds a block that thread needs, so concurrent fills cannot deadlock.
+ *
+ * The disk tier (fs/dcache.h) sits between the RAM cache and the network.
+ * A block the RAM cache cannot take at all (every block of its stripe is
+ * pinned by fills in flight, which a small cache_size with deep prefetch
+ * reaches easily) still goes through it: it is read from the tier into
+ * the destination, or fetched and then offered to the tier, just as an
+ * evicted block would be.  Otherwise such blocks never reach the tier,
+ * uncounted, and a remount without data servers cannot read them.
  */
 #include "config.h"
 #include "fs/io.h"
@@ -95,6 +103,7 @@ struct run {
 	uint32_t ask;		/* bytes asked, <= c.length - off */
 	uint32_t nblk;
 	bool fill[RUN_MAX_BLOCKS];	/* refs[i] pinned for filling */
+	bool spill[RUN_MAX_BLOCKS];	/* not in RAM: offer to the disk tier */
 	struct fs_cache_ref refs[RUN_MAX_BLOCKS];
 	char *tmp;		/* landing area: ask bytes */
 	/* Where the application wants bytes: file bytes of this chunk
@@ -131,19 +140,29 @@ static int run_land(struct run *r, struct gn_rpc_result *res)
 	return fs_io_check_read(res, r->off, r->ask, r->tmp);
 }
 
-/* The run's bytes are in tmp: fill its cache blocks, copy out. */
-static void run_publish(struct fs_cache *cache, struct run *r)
+/* The run's bytes are in tmp: fill its cache blocks, offer those RAM
+ * could not take to the disk tier, copy out. */
+static void run_publish(struct fs_session *s, struct run *r)
 {
 	for (uint32_t i = 0; i < r->nblk; i++) {
 		uint32_t boff = i * GN_BLOCK_SIZE;
 		uint32_t blen = GN_MIN(GN_BLOCK_SIZE, r->ask - boff);
 
+		if (r->spill[i] && s->dcache) {
+			struct fs_cache_key key = { r->c.id, r->c.version,
+						    (r->off + boff) / GN_BLOCK_SIZE };
+
+			/* Copied before return; dropped (and counted) when
+			 * the tier's queue is full, as evictions are. */
+			fs_dcache_spill(s->dcache, &key, r->c.digest, r->tmp + boff,
+					blen, false);
+		}
 		if (!r->fill[i])
 			continue;
 		memcpy(r->refs[i].data, r->tmp + boff, blen);
 		/* The digest goes with the block to the disk tier. */
-		fs_cache_publish_tag(cache, &r->refs[i], blen, r->c.digest);
-		fs_cache_put(cache, &r->refs[i]);
+		fs_cache_publish_tag(s->cache, &r->refs[i], blen, r->c.digest);
+		fs_cache_put(s->cache, &r->refs[i]);
 		r->fill[i] = false;
 	}
 	if (r->out) {
@@ -286,6 +305,33 @@ static bool disk_fill(struct fs_session *s, const struct fs_chunk *c,
 }
 
 /*
+ * The RAM cache cannot take block key (its stripe is all pinned): copy the
+ * block's part of the chunk part [a, data_e) from the disk tier straight
+ * to out (where byte a goes).  True on a hit; on a miss the bytes of out
+ * may be clobbered (the network fill overwrites them).
+ */
+static bool disk_copy(struct fs_session *s, const struct fs_chunk *c,
+		      const struct fs_cache_key *key, uint32_t blen,
+		      uint32_t a, uint32_t data_e, char *out)
+{
+	uint32_t boff = key->block * GN_BLOCK_SIZE;
+	uint32_t x = GN_MAX(a, boff), y = GN_MIN(data_e, boff + blen);
+	bool whole = x == boff && y == boff + blen, hit;
+	char *dst;
+
+	if (!s->dcache || !blen)
+		return false;
+	dst = whole ? out + (boff - a) : xmalloc(blen);
+	hit = !fs_dcache_read(s->dcache, key, c->digest, dst, blen);
+	if (!whole) {
+		if (hit)
+			memcpy(out + (x - a), dst + (x - boff), y - x);
+		free(dst);
+	}
+	return hit;
+}
+
+/*
  * Plan the chunk part [a, e) of c (chunk offsets; out is where byte a
  * goes, NULL for a prefetch): copy cache hits, zero what lies past the
  * chunk's length, and queue runs for the missing blocks.
@@ -305,7 +351,17 @@ static void plan_chunk(struct fs_session *s, const struct fs_chunk *c,
 		uint32_t boff = k * GN_BLOCK_SIZE, blen = block_len(c, k);
 		struct fs_cache_ref ref;
 		int ret = s->cache ? fs_cache_lookup(s->cache, &key, &ref) : -ENOMEM;
+		bool no_ram = ret < 0;
 
+		if (no_ram && !out) {
+			/* A prefetch has nowhere to put this block. */
+			cur = NULL;
+			continue;
+		}
+		if (no_ram && disk_copy(s, c, &key, blen, a, data_e, out)) {
+			cur = NULL;
+			continue;
+		}
 		if (ret == FS_CACHE_FILL && disk_fill(s, c, &key, &ref, blen))
 			ret = FS_CACHE_HIT;
 		if (ret == FS_CACHE_HIT && ref.len >= GN_MIN(blen, data_e - boff)) {
@@ -326,6 +382,7 @@ static void plan_chunk(struct fs_session *s, const struct fs_chunk *c,
 		if (!cur || cur->nblk == RUN_MAX_BLOCKS)
 			cur = run_new(rs, c, k, a, e, out);
 		cur->fill[cur->nblk] = ret == FS_CACHE_FILL;
+		cur->spill[cur->nblk] = no_ram;
 		if (ret == FS_CACHE_FILL)
 			cur->refs[cur->nblk] = ref;
 		cur->nblk++;
@@ -402,7 +459,7 @@ static int fetch_runs(struct fs_session *s, struct fs_inode *in, struct runs *rs
 				ret = r->err;
 			continue;
 		}
-		run_publish(s->cache, r);
+		run_publish(s, r);
 	}
 	pthread_cond_destroy(&b.cond);
 	pthread_mutex_destroy(&b.lock);

@@ -1,6 +1,13 @@
-/* check_fs_dcache.c - the disk cache tier (fs/dcache.c) on a temp dir. */
+/*
+ * check_fs_dcache.c - the disk cache tier (fs/dcache.c) on a temp dir, and
+ * the read path (fs/io_read.c) in front of it with no data server: what it
+ * serves can only come from the tiers.
+ */
 #include "config.h"
 #include "fs/dcache.h"
+#include "fs/fs_i.h"
+#include "fs/io.h"
+#include "common/conf.h"
 
 #include "t/unit/unit.h"
 
@@ -222,6 +229,78 @@ START_TEST(test_bad_dirs)
 }
 END_TEST
 
+/*
+ * A block the RAM cache cannot take (every block of its stripe pinned by
+ * a fill in flight, as deep prefetch into a small cache_size does) is
+ * still read from the disk tier, not sent to the data servers.  Here the
+ * RAM cache is one block, pinned, and the chunk's only replica is a
+ * server the session does not know, so the network path fails with EIO.
+ */
+START_TEST(test_read_ram_pinned)
+{
+	static unsigned char want[2 * BLK];
+	static char got[2 * BLK];
+	struct fs_chunk c = { .index = 0, .id = 42, .version = 5,
+			      .digest = 0xd16e57, .length = 2 * BLK, .nrep = 1,
+			      .rep = { 9 } };
+	struct fs_cache_key other = { 43, 1, 0 };
+	struct fs_cache_ref pin;
+	struct fs_dcache_stats st;
+	struct fs_session s;
+	struct fs_inode *in;
+	struct gn_conf conf;
+	char err[128];
+	size_t n = 0;
+
+	gn_conf_init(&conf);
+	ck_assert_int_eq(gn_conf_set(&conf, "client", "cache_dir", dir, err, sizeof(err)), 0);
+	ck_assert_int_eq(gn_conf_set(&conf, "client", "cache_dir_size", "64M", err,
+				     sizeof(err)), 0);
+	fs_session_init(&s, &conf.client);
+	ck_assert_int_eq(fs_cache_new(BLK, &s.cache), 0);
+	fs_session_dcache_open(&s);
+	ck_assert_ptr_nonnull(s.dcache);
+	/* Both blocks of the chunk are on disk, as an earlier mount left them. */
+	for (uint32_t b = 0; b < 2; b++) {
+		struct fs_cache_key k = { c.id, c.version, b };
+
+		pattern(c.id, b, want + b * BLK, BLK);
+		fs_dcache_spill(s.dcache, &k, c.digest, want + b * BLK, BLK, true);
+	}
+	fs_dcache_drain(s.dcache);
+	in = fs_inode_get(&s, 7);
+	in->have_map = true;
+	in->size = 2 * BLK;
+	fs_chunkmap_put(&in->map, &c);
+
+	ck_assert_int_eq(fs_cache_lookup(s.cache, &other, &pin), FS_CACHE_FILL);
+	/* Unaligned at both ends: each block copies only its wanted part. */
+	ck_assert_int_eq(fs_io_read(&s, in, 100, 2 * BLK - 300, got, &n), 0);
+	ck_assert_uint_eq(n, 2 * BLK - 300);
+	ck_assert_mem_eq(got, want + 100, 2 * BLK - 300);
+	/* A whole block lands in the destination directly. */
+	memset(got, 0, sizeof(got));
+	ck_assert_int_eq(fs_io_read(&s, in, BLK, BLK, got, &n), 0);
+	ck_assert_mem_eq(got, want + BLK, BLK);
+	fs_dcache_get_stats(s.dcache, &st);
+	ck_assert_uint_eq(st.hits, 3);
+	ck_assert_uint_eq(st.misses, 0);
+
+	/* With the RAM block free again, the disk tier fills it. */
+	fs_cache_abort(s.cache, &pin);
+	memset(got, 0, sizeof(got));
+	ck_assert_int_eq(fs_io_read(&s, in, 0, BLK, got, &n), 0);
+	ck_assert_mem_eq(got, want, BLK);
+	ck_assert_int_eq(fs_cache_peek(s.cache, &(struct fs_cache_key){ 42, 5, 0 }, &pin),
+			 FS_CACHE_HIT);
+	fs_cache_put(s.cache, &pin);
+
+	fs_inode_put(&s, in);
+	fs_session_release(&s);
+	gn_conf_release(&conf);
+}
+END_TEST
+
 int main(void)
 {
 	TCase *tc;
@@ -232,5 +311,6 @@ int main(void)
 	tcase_add_test(tc, test_corruption_discarded);
 	tcase_add_test(tc, test_bound_fifo);
 	tcase_add_test(tc, test_bad_dirs);
+	tcase_add_test(tc, test_read_ram_pinned);
 	return gn_unit_run(s);
 }
