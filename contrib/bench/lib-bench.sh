@@ -168,7 +168,9 @@ bench_ratio() {
 	awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b + 0 == 0 || a == "-") print "-"; else printf "%.2f", a / b }'
 }
 
-bench_cleanup() {
+# Unmount and stop everything started so far (a benchmark that compares
+# builds brings a cluster up and down per run).
+bench_stop() {
 	local m p
 	for m in "${BENCH_MOUNTS[@]}"; do
 		mountpoint -q "$m" 2>/dev/null && { fusermount3 -u "$m" 2>/dev/null || umount -l "$m"; }
@@ -179,6 +181,11 @@ bench_cleanup() {
 		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
+	BENCH_PIDS=() BENCH_MOUNTS=()
+}
+
+bench_cleanup() {
+	bench_stop
 	ip netns list 2>/dev/null | grep -qw "$BENCH_NS" && ip netns del "$BENCH_NS"
 	ip link del "${BENCH_NS}h" 2>/dev/null
 	rm -rf "$BENCH_TMP"
