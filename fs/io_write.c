@@ -614,8 +614,10 @@ static void upload(struct fs_session *s, struct fs_wbuf *w)
 		log_err("cannot write chunk ino=%llu index=%llu err='%s'",
 			(unsigned long long)in->ino, (unsigned long long)w->index,
 			gn_strerror(ret));
+		/* Out of time against an unreachable cluster: EIO, whatever
+		 * the last attempt said. */
 		if (!in->wb_err)
-			in->wb_err = gn_errno_posix(ret) == ETIMEDOUT ? -EIO :
+			in->wb_err = unreach || gn_errno_posix(ret) == ETIMEDOUT ? -EIO :
 				     -gn_errno_posix(ret);
 		in->wb_lasterr = in->wb_err;
 		in->wb_errseq++;

@@ -218,7 +218,7 @@ int mds_ns_getchunks(struct mds *m, const struct mds_cred *c, uint64_t ino,
  * index): the (chunk id, version) of an uncommitted version of that chunk
  * this session wrote, (0, 0) for none; a chunk not committed yet then
  * keeps that id and its replicas, so its next version can be built from
- * that one on the data servers. */
+ * that one on the data servers.  -EAGAIN when no data server is up. */
 int mds_ns_allocate(struct mds *m, const struct mds_cred *c, uint64_t session,
 		    uint64_t ino, uint64_t handle, const uint64_t *indexes,
 		    const uint64_t *pending, size_t n, struct mds_chunk **out);

@@ -429,8 +429,12 @@ static int alloc_one(struct db_txn *t, struct alloc_args *a,
 		return ret;
 	if (!reuse) {
 		got = mds_ds_choose(a->m, n->replicas, o->c.replicas);
+		/* No data server is up (full ones still are: they refuse
+		 * the write themselves, RESOURCE_EXHAUSTED).  Often brief
+		 * (heartbeats late under load, a restart): the client retries
+		 * until its op_timeout_ms, then fails with EIO. */
 		if (got <= 0)
-			return -ENOSPC;
+			return -EAGAIN;
 		o->c.nreplicas = (uint32_t)got;
 	}
 	o->c.compression = n->compression;

@@ -656,6 +656,25 @@ static void commit_chunk(uint64_t ino, uint64_t h, uint64_t index, uint32_t len,
 	free(a);
 }
 
+/* With no data server up, an allocation is refused with EAGAIN (the
+ * client retries until its deadline), not ENOSPC: nothing is full. */
+START_TEST(test_allocate_no_ds)
+{
+	struct mds_chunk *a = NULL;
+	struct mds_open o;
+	uint64_t idx = 0;
+
+	ck_assert_int_eq(mds_ns_create(m, &root, 7, 1, "f", 0644, 0, O_RDWR | O_CREAT, &o, NULL), 0);
+	ck_assert_int_eq(mds_ns_allocate(m, &root, 7, o.attr.ino, o.handle, &idx, NULL, 1, &a), -EAGAIN);
+	ck_assert_ptr_null(a);
+	add_ds("uuid-nd", "127.0.0.1:1");
+	add_ds("uuid-nd2", "127.0.0.1:2");
+	ck_assert_int_eq(mds_ns_allocate(m, &root, 7, o.attr.ino, o.handle, &idx, NULL, 1, &a), 0);
+	free(a);
+	mds_open_release(&o);
+}
+END_TEST
+
 /* A chunk written twice before its first commit keeps its id when the
  * client names its uncommitted version; a wrong or foreign one is ignored. */
 START_TEST(test_allocate_pending)
@@ -1516,6 +1535,7 @@ static Suite *mds_suite(void)
 	tcase_add_test(tc, test_restart_and_check);
 	tcase_add_test(tc, test_check_finds_problems);
 	tcase_add_test(tc, test_pending_gc);
+	tcase_add_test(tc, test_allocate_no_ds);
 	tcase_add_test(tc, test_pending_session);
 	tcase_add_test(tc, test_degraded);
 	tcase_add_test(tc, test_degraded_paging);
