@@ -565,17 +565,19 @@ static int drop_superseded(struct db_txn *t, const uint8_t pkey[16],
 		/* Big-endian keys: same id and older sort just before pkey. */
 		if (kl != 16 || memcmp(k, pkey, 16) >= 0 || memcmp(k, pkey, 8))
 			break;
-		if (vl != sizeof(struct db_pending))
+		struct db_pending o;
+
+		if (vl != sizeof(o))
+			continue;
+		memcpy(&o, v, sizeof(o));
+		if (o.session != pd->session || o.ino != pd->ino || o.index != pd->index)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 4;
 			old = xrealloc(old, cap * sizeof(*old));
 		}
 		memcpy(old[n].key, k, 16);
-		memcpy(&old[n].pd, v, sizeof(old[n].pd));
-		if (old[n].pd.session == pd->session && old[n].pd.ino == pd->ino &&
-		    old[n].pd.index == pd->index)
-			n++;
+		old[n++].pd = o;
 	}
 	db_cursor_close(c);
 	if (r && r != -ENOENT)
