@@ -21,8 +21,9 @@ head -c 50000 /dev/urandom >"$T/patch"
 # the older versions' files), and after each version the one before the
 # previous is deleted, as the MDS does once a newer version is committed
 # (its file is kept while newer versions use its blocks).  Logs every
-# acknowledged version with the file its content must equal, and every
-# acknowledged deletion.
+# acknowledged version with the file its content must equal, every
+# deletion before it is sent and every acknowledged one: a deletion the
+# kill cut short may or may not have happened.
 writer() {
 	local id=$1 v=1 prev=
 	while [ -e "$T/run" ]; do
@@ -42,6 +43,7 @@ writer() {
 		fi
 		echo "$id $v $exp" >>"$T/acked.$id"
 		if [ $v -gt 2 ]; then
+			echo "$id $((v - 2))" >>"$T/deleting.$id"
 			"$GN_TT" ds-delete "$A" "$id" $((v - 2)) >/dev/null 2>&1 || break
 			echo "$id $((v - 2))" >>"$T/deleted.$id"
 		fi
@@ -61,6 +63,7 @@ wait $w1 $w2 $w3
 
 cat "$T"/acked.* >"$T/acked" 2>/dev/null
 cat "$T"/deleted.* >"$T/deleted" 2>/dev/null
+cat "$T"/deleting.* >"$T/deleting" 2>/dev/null
 n=$(wc -l <"$T/acked")
 [ "$n" -ge 3 ] || gn_fail "only $n writes acknowledged before the kill"
 
@@ -71,6 +74,10 @@ while read -r id v exp; do
 		"$GN_TT" ds-read "$A" "$id" "$v" --expect=NOT_FOUND >/dev/null ||
 			gn_fail "deleted version $id/$v still served"
 		continue
+	fi
+	if grep -qx "$id $v" "$T/deleting"; then
+		# Deleted or not, never half: gone, or byte-exact below.
+		"$GN_TT" ds-read "$A" "$id" "$v" --expect=NOT_FOUND >/dev/null 2>&1 && continue
 	fi
 	"$GN_TT" ds-read "$A" "$id" "$v" >"$T/out" || gn_fail "acknowledged version $id/$v unreadable"
 	cmp -s "$T/out" "$exp" || gn_fail "acknowledged version $id/$v differs"
