@@ -6,10 +6,12 @@
  * when the MDS no longer knows us, and send ReportBadChunk for damaged
  * replicas.
  *
- * Two threads: the link thread does every call to the MDS (so an
- * unreachable MDS delays nothing else; start-up never waits for it), and
- * the replicator executes replicate orders one at a time, confirming each
- * with DsReplicated.
+ * Three threads: the link thread does every call to the MDS (so an
+ * unreachable MDS delays nothing else; start-up never waits for it), the
+ * replicator executes replicate orders one at a time, confirming each
+ * with DsReplicated, and the deleter applies the deletions heartbeats
+ * bring.  Deleting is disk work (a directory sync per batch) and must not
+ * make the next heartbeat late: the MDS would think this server down.
  */
 #include "config.h"
 #include "ds/ds.h"
@@ -30,6 +32,10 @@
 #define MDS_CALL_MS 3000
 #define REGISTER_BACKOFF_MAX_MS 2000
 #define MAX_QUEUED 4096
+/* Deletions waiting for the deleter; the MDS hands out at most 1024 per
+ * heartbeat, so reaching this means the disk is far behind, and the link
+ * thread then waits (heartbeats late is the truth in that case). */
+#define MAX_DELETIONS 65536
 
 struct bad_report {
 	struct bad_report *next;
@@ -46,8 +52,8 @@ struct order {
 struct ds_mdslink {
 	struct ds *ds;
 	struct gn_rpc_channel *ch;
-	pthread_t link_thr, repl_thr;
-	bool link_started, repl_started;
+	pthread_t link_thr, repl_thr, del_thr;
+	bool link_started, repl_started, del_started;
 
 	pthread_mutex_t mu;
 	pthread_cond_t link_cv;		/* wakes the link thread */
@@ -59,6 +65,9 @@ struct ds_mdslink {
 	struct order *orders, **orders_tail;
 	size_t norders;
 	uint64_t cur_id, cur_ver;	/* the order being executed */
+	pthread_cond_t del_cv;		/* wakes the deleter, or a waiting link */
+	struct ds_chunk_ref *dels;	/* queued deletions, in arrival order */
+	size_t ndels, dels_cap;
 
 	/* link thread only */
 	bool registered;
@@ -234,22 +243,67 @@ static void queue_order(struct ds_mdslink *l, const Gannet__ReplicateOrder *o)
 	pthread_mutex_unlock(&l->mu);
 }
 
+static void queue_deletions(struct ds_mdslink *l,
+			    Gannet__ChunkRef *const *refs, size_t n)
+{
+	pthread_mutex_lock(&l->mu);
+	while (l->ndels >= MAX_DELETIONS && !l->stop)
+		pthread_cond_wait(&l->del_cv, &l->mu);
+	if (l->ndels + n > l->dels_cap) {
+		l->dels_cap = GN_MAX(l->ndels + n, 2 * l->dels_cap);
+		l->dels = xrealloc(l->dels, l->dels_cap * sizeof(*l->dels));
+	}
+	for (size_t i = 0; i < n; i++)
+		l->dels[l->ndels++] = (struct ds_chunk_ref){ refs[i]->chunk_id,
+							     refs[i]->version };
+	pthread_cond_broadcast(&l->del_cv);
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* Takes the whole queue at a time, so a batch costs one sync per touched
+ * directory; what is queued at stop is still applied. */
+static void *del_main(void *arg)
+{
+	struct ds_mdslink *l = arg;
+
+	pthread_mutex_lock(&l->mu);
+	for (;;) {
+		struct ds_chunk_ref *batch;
+		size_t n;
+		int ret;
+
+		if (!l->ndels) {
+			if (l->stop)
+				break;
+			pthread_cond_wait(&l->del_cv, &l->mu);
+			continue;
+		}
+		batch = l->dels;
+		n = l->ndels;
+		l->dels = NULL;
+		l->ndels = l->dels_cap = 0;
+		pthread_cond_broadcast(&l->del_cv);
+		pthread_mutex_unlock(&l->mu);
+		ret = ds_store_delete_many(l->ds->store, batch, n);
+		if (ret < 0)
+			log_err("deletions not all applied count=%zu err='%s'", n,
+				gn_strerror(ret));
+		else
+			log_debug("deleted chunk versions asked=%zu removed=%d", n, ret);
+		free(batch);
+		pthread_mutex_lock(&l->mu);
+	}
+	pthread_mutex_unlock(&l->mu);
+	return NULL;
+}
+
 static void apply_heartbeat_reply(struct ds_mdslink *l,
 				  const Gannet__DsHeartbeatReply *rep)
 {
 	struct ds *ds = l->ds;
 
-	for (size_t i = 0; i < rep->n_deletions; i++) {
-		const Gannet__ChunkRef *c = rep->deletions[i];
-		int ret = ds_store_delete(ds->store, c->chunk_id, c->version);
-
-		if (ret && ret != -ENOENT)
-			log_err("cannot delete chunk %016" PRIx64 " version %" PRIu64
-				": %s", c->chunk_id, c->version, gn_strerror(ret));
-		else
-			log_debug("deleted chunk=%016" PRIx64 " version=%" PRIu64,
-				  c->chunk_id, c->version);
-	}
+	if (rep->n_deletions)
+		queue_deletions(l, rep->deletions, rep->n_deletions);
 	for (size_t i = 0; i < rep->n_replicate; i++)
 		queue_order(l, rep->replicate[i]);
 	if (rep->draining != atomic_load(&ds->draining)) {
@@ -491,6 +545,7 @@ int ds_mdslink_start(struct ds *ds, struct ds_mdslink **out)
 	pthread_mutex_init(&l->mu, NULL);
 	cond_init_mono(&l->link_cv);
 	pthread_cond_init(&l->repl_cv, NULL);
+	pthread_cond_init(&l->del_cv, NULL);
 	atomic_store(&ds->id, load_id(ds));
 	ret = gn_rpc_channel_new(ds->cli, ds->o.mds, NULL, &l->ch);
 	if (ret) {
@@ -505,6 +560,10 @@ int ds_mdslink_start(struct ds *ds, struct ds_mdslink **out)
 	if (ret)
 		goto out;
 	l->repl_started = true;
+	ret = -pthread_create(&l->del_thr, NULL, del_main, l);
+	if (ret)
+		goto out;
+	l->del_started = true;
 out:
 	if (ret) {
 		ds_mdslink_stop(l);
@@ -522,11 +581,15 @@ void ds_mdslink_stop(struct ds_mdslink *l)
 	l->stop = true;
 	pthread_cond_broadcast(&l->link_cv);
 	pthread_cond_broadcast(&l->repl_cv);
+	pthread_cond_broadcast(&l->del_cv);
 	pthread_mutex_unlock(&l->mu);
 	if (l->link_started)
 		pthread_join(l->link_thr, NULL);
 	if (l->repl_started)
 		pthread_join(l->repl_thr, NULL);
+	if (l->del_started)
+		pthread_join(l->del_thr, NULL);
+	free(l->dels);
 	while (l->bad) {
 		struct bad_report *b = l->bad;
 
@@ -544,5 +607,6 @@ void ds_mdslink_stop(struct ds_mdslink *l)
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->link_cv);
 	pthread_cond_destroy(&l->repl_cv);
+	pthread_cond_destroy(&l->del_cv);
 	free(l);
 }

@@ -653,7 +653,10 @@ static int delete_all(struct ds_store *st, uint64_t id)
 	return removed;
 }
 
-int ds_store_delete(struct ds_store *st, uint64_t chunk_id, uint64_t version)
+/* Remove without syncing the directory: 1 when something went, 0 when
+ * nothing matched, -errno. */
+static int delete_unsynced(struct ds_store *st, uint64_t chunk_id,
+			   uint64_t version)
 {
 	pthread_mutex_t *stripe = &st->stripe[chunk_id % DS_NSTRIPES];
 	int ret;
@@ -661,13 +664,45 @@ int ds_store_delete(struct ds_store *st, uint64_t chunk_id, uint64_t version)
 	pthread_mutex_lock(stripe);
 	ret = version ? delete_one(st, chunk_id, version) : delete_all(st, chunk_id);
 	pthread_mutex_unlock(stripe);
-	if (ret < 0)
-		return ret;
-	if (version == 0 && ret == 0)
-		return -ENOENT;
+	if (ret == -ENOENT)
+		return 0;
+	return ret < 0 ? ret : ret > 0 || version != 0;
+}
+
+int ds_store_delete(struct ds_store *st, uint64_t chunk_id, uint64_t version)
+{
+	int ret = delete_unsynced(st, chunk_id, version);
+
+	if (ret <= 0)
+		return ret ? ret : -ENOENT;
 	if (fsync(st->sub_fd[ds_subdir_of(chunk_id)]))
 		return -errno;
 	return 0;
+}
+
+int ds_store_delete_many(struct ds_store *st, const struct ds_chunk_ref *refs,
+			 size_t n)
+{
+	bool touched[DS_NSUBDIRS] = { false };
+	int err = 0, done = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int ret = delete_unsynced(st, refs[i].chunk_id, refs[i].version);
+
+		if (ret < 0 && !err)
+			err = ret;
+		if (ret > 0) {
+			touched[ds_subdir_of(refs[i].chunk_id)] = true;
+			done++;
+		}
+	}
+	for (int sub = 0; sub < DS_NSUBDIRS; sub++)
+		if (touched[sub] && fsync(st->sub_fd[sub]) && !err) {
+			err = -errno;
+			log_err("cannot sync chunk directory %02x: %s", sub,
+				strerror(errno));
+		}
+	return err ? err : done;
 }
 
 int ds__quarantine(struct ds_store *st, uint64_t id, uint64_t version,

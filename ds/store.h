@@ -215,6 +215,19 @@ int ds_store_stat_chunk(struct ds_store *st, uint64_t chunk_id,
  * -ENOENT when nothing matched.  The removal is synced to disk. */
 int ds_store_delete(struct ds_store *st, uint64_t chunk_id, uint64_t version);
 
+struct ds_chunk_ref {
+	uint64_t chunk_id;
+	uint64_t version;	/* 0: every version */
+};
+
+/* ds_store_delete of n versions, each chunk subdirectory they touch
+ * synced once at the end: what the MDS's deletion batches need.  Versions
+ * already gone are skipped; a failure is logged and the rest still tried.
+ * Returns how many went, or -errno when a failure (or the sync) means some
+ * removals may not be durable. */
+int ds_store_delete_many(struct ds_store *st, const struct ds_chunk_ref *refs,
+			 size_t n);
+
 /* Move a version to quarantine/ (as when damage is found), calling on_bad
  * with reason.  -ENOENT when unknown. */
 int ds_store_quarantine(struct ds_store *st, uint64_t chunk_id,

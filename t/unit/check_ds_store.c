@@ -831,6 +831,42 @@ START_TEST(test_list_and_delete)
 }
 END_TEST
 
+/* A deletion batch: present, absent and whole-chunk entries across
+ * directories; what it removed stays removed after a reopen, what it did
+ * not name stays readable. */
+START_TEST(test_delete_many)
+{
+	unsigned char a[100];
+	struct ds_chunk_ref refs[] = {
+		{ 1000, 1 }, { 1000, 7 }, { 2000, 0 }, { 3001, 2 }, { 4000, 0 },
+		{ 99, 1 }, { 3001, 2 },
+	};
+	struct ds_store_info info;
+
+	fill_random(a, sizeof(a), 14);
+	for (uint64_t id = 1000; id <= 3000; id += 1000) {
+		ck_assert_int_eq(put_full(id, 1, a, 100, 0), 0);
+		ck_assert_int_eq(put_full(id, 2, a, 50, 0), 0);
+	}
+	ck_assert_int_eq(put_full(3001, 2, a, 100, 0), 0);
+	/* 1000/1, both of 2000, 3001/2; 1000/7, 4000, 99 and the repeat of
+	 * 3001/2 are not there. */
+	ck_assert_int_eq(ds_store_delete_many(st, refs, GN_ARRAY_SIZE(refs)), 3);
+	ck_assert_int_eq(ds_store_delete_many(st, refs, 0), 0);
+	ds_store_close(st);
+	st = NULL;
+	ck_assert_int_eq(open_store(0), 0);
+	ck_assert_int_eq(ds_store_info(st, &info), 0);
+	ck_assert_uint_eq(info.chunks, 3);
+	ck_assert(!ds_store_has_chunk(st, 2000));
+	ck_assert(!ds_store_has_chunk(st, 3001));
+	expect_read(1000, 2, 0, 0, a, 50);
+	expect_read(3000, 1, 0, 0, a, 100);
+	expect_read(3000, 2, 0, 0, a, 50);
+	ck_assert_int_eq(access(chunk_path(1000, 1), F_OK), -1);
+}
+END_TEST
+
 /* The index alone: growth past many buckets, newest version, paging. */
 START_TEST(test_index)
 {
@@ -920,6 +956,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_lock_and_uuid);
 	tcase_add_test(tc, test_enospc_reserve);
 	tcase_add_test(tc, test_list_and_delete);
+	tcase_add_test(tc, test_delete_many);
 	tcase_add_test(tc, test_index);
 	tcase_add_test(tc, test_delete_many_versions);
 	suite_add_tcase(s, tc);
