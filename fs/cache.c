@@ -415,6 +415,22 @@ int fs_cache_peek(struct fs_cache *c, const struct fs_cache_key *key,
 	return ret;
 }
 
+bool fs_cache_contains(struct fs_cache *c, const struct fs_cache_key *key)
+{
+	struct stripe *s;
+	uint32_t i;
+	bool have;
+
+	if (!c->nstripes)
+		return false;
+	s = stripe_of(c, key);
+	pthread_mutex_lock(&s->lock);
+	i = index_find(s, key);
+	have = i != NIL && s->e[i].state == E_READY;
+	pthread_mutex_unlock(&s->lock);
+	return have;
+}
+
 void fs_cache_publish(struct fs_cache *c, struct fs_cache_ref *ref, uint32_t len)
 {
 	fs_cache_publish_tag(c, ref, len, 0);

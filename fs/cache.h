@@ -97,6 +97,10 @@ int fs_cache_lookup(struct fs_cache *c, const struct fs_cache_key *key,
 int fs_cache_peek(struct fs_cache *c, const struct fs_cache_key *key,
 		  struct fs_cache_ref *ref);
 
+/* Whether key is ready in the cache now; no pin, and no effect on
+ * eviction or the statistics (a report, not a use). */
+bool fs_cache_contains(struct fs_cache *c, const struct fs_cache_key *key);
+
 /* The caller filled ref->data with len valid bytes: make it visible to
  * lookups and wake waiters.  The block stays pinned until fs_cache_put. */
 void fs_cache_publish(struct fs_cache *c, struct fs_cache_ref *ref,

@@ -38,6 +38,7 @@ static const struct {
 	{ "fsck", ctl_cmd_fsck },
 	{ "scrub", ctl_cmd_scrub },
 	{ "stats", ctl_cmd_stats },
+	{ "warmup", ctl_cmd_warmup },
 };
 
 static void usage(FILE *f)
@@ -60,6 +61,7 @@ static void usage(FILE *f)
 "  scrub start [--ds ID]       read and verify every replica now\n"
 "  stats ENDPOINT              live rates of a mount or daemon (HOST:PORT, PORT\n"
 "                              of its metrics endpoint, or a mount point)\n"
+"  warmup PATH...              load files or trees into their mount's cache\n"
 "\n"
 "options:\n"
 "  --mds=HOST:PORT    metadata server (default: [client] mds of the config)\n"
@@ -72,6 +74,7 @@ static void usage(FILE *f)
 "  --ds=ID            scrub start: only this data server\n"
 "  --interval=S       stats: seconds between samples (default 1)\n"
 "  --count=N          stats: print N samples, then exit\n"
+"  --parallel=N       warmup: ranges fetched at once, 1..64 (default 4)\n"
 "  -h, --help         this help\n"
 "  -V, --version      version\n"
 "\n"
@@ -84,7 +87,7 @@ int ctl_only_opts(struct ctl *c, const char *cmd, unsigned allowed)
 	/* In the order of enum ctl_opt_flags. */
 	static const char *const names[] = { "--replicas", "--compression",
 					     "--repair", "--ds", "--interval",
-					     "--count" };
+					     "--count", "--parallel" };
 
 	for (size_t i = 0; i < GN_ARRAY_SIZE(names); i++) {
 		if ((c->opts_given & (1u << i)) && !(allowed & (1u << i))) {
@@ -279,6 +282,7 @@ static void ctl_release(struct ctl *c)
 enum {
 	OPT_MDS = 256, OPT_CONFIG, OPT_JSON, OPT_TIMEOUT, OPT_REPLICAS,
 	OPT_COMPRESSION, OPT_REPAIR, OPT_DS, OPT_INTERVAL, OPT_COUNT,
+	OPT_PARALLEL,
 };
 
 static const struct option long_opts[] = {
@@ -292,6 +296,7 @@ static const struct option long_opts[] = {
 	{ "ds", required_argument, NULL, OPT_DS },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "parallel", required_argument, NULL, OPT_PARALLEL },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -368,6 +373,11 @@ static int parse_opts(struct ctl *c, int argc, char **argv,
 				return CTL_USAGE;
 			c->opts_given |= CTL_O_COUNT;
 			break;
+		case OPT_PARALLEL:
+			if (parse_int_opt(c, "--parallel", optarg, 1, 64, &c->parallel))
+				return CTL_USAGE;
+			c->opts_given |= CTL_O_PARALLEL;
+			break;
 		case 'h':
 			usage(stdout);
 			return CTL_OK;
@@ -420,7 +430,8 @@ out:
 
 int main(int argc, char **argv)
 {
-	struct ctl c = { .prog = "gannetctl", .replicas = -1, .interval_ms = 1000 };
+	struct ctl c = { .prog = "gannetctl", .replicas = -1, .interval_ms = 1000,
+			 .parallel = 4 };
 	const char *config = NULL, *mds = NULL;
 	int64_t timeout = 0;
 	int ret, i;

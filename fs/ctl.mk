@@ -3,6 +3,6 @@
 bin_PROGRAMS += gannetctl
 gannetctl_SOURCES = %reldir%/ctl.c %reldir%/ctl_i.h %reldir%/ctl_out.c \
 	%reldir%/ctl_cluster.c %reldir%/ctl_file.c %reldir%/ctl_fsck.c \
-	%reldir%/ctl_scrub.c %reldir%/ctl_stats.c
+	%reldir%/ctl_scrub.c %reldir%/ctl_stats.c %reldir%/ctl_warmup.c
 gannetctl_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 gannetctl_LDADD = libcommon.la libproto.la

@@ -5,7 +5,9 @@
  * is synchronous with a deadline (timeout_ms), every failure is printed
  * once by the layer that sees it, and commands return the process exit
  * status (CTL_OK / CTL_FAIL / CTL_USAGE).  It links libcommon and libproto
- * only: it never touches libfuse or the fs/ client library.
+ * only: it never touches libfuse or the fs/ client library.  The one
+ * exception to single-threaded is warmup, whose worker threads make no
+ * remote call and touch only their own state (ctl_warmup.c).
  */
 #ifndef GN_CTL_I_H
 #define GN_CTL_I_H
@@ -31,6 +33,7 @@ enum ctl_opt_flags {
 	CTL_O_DS = 1 << 3,
 	CTL_O_INTERVAL = 1 << 4,
 	CTL_O_COUNT = 1 << 5,
+	CTL_O_PARALLEL = 1 << 6,
 };
 
 struct ctl_ds_chan {
@@ -53,6 +56,7 @@ struct ctl {
 	int64_t ds_filter;
 	int interval_ms;	/* stats, default 1000 */
 	int64_t count;		/* stats */
+	int64_t parallel;	/* warmup, default 4 */
 	int64_t client_metrics_port;	/* [client] metrics_port */
 
 	struct gn_rpc_client *rpc;
@@ -162,5 +166,6 @@ int ctl_cmd_policy(struct ctl *c, int argc, char **argv);
 int ctl_cmd_fsck(struct ctl *c, int argc, char **argv);
 int ctl_cmd_scrub(struct ctl *c, int argc, char **argv);
 int ctl_cmd_stats(struct ctl *c, int argc, char **argv);
+int ctl_cmd_warmup(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -405,6 +405,18 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+bool fs_dcache_contains(struct fs_dcache *d, const struct fs_cache_key *key)
+{
+	struct ent *e;
+	bool have;
+
+	pthread_mutex_lock(&d->lock);
+	e = index_find(d, key_hash(key));
+	have = e && d->segs[e->loc / ups(d)].live;
+	pthread_mutex_unlock(&d->lock);
+	return have;
+}
+
 void fs_dcache_spill(struct fs_dcache *d, const struct fs_cache_key *key,
 		     uint64_t tag, const void *data, uint32_t len, bool wait)
 {

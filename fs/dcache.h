@@ -96,6 +96,10 @@ void fs_dcache_spill(struct fs_dcache *d, const struct fs_cache_key *key,
 int fs_dcache_read(struct fs_dcache *d, const struct fs_cache_key *key,
 		   uint64_t tag, void *dst, uint32_t len);
 
+/* Whether the index holds key (no disk I/O, no verification): what a
+ * report of cached bytes needs; a fingerprint collision counts as held. */
+bool fs_dcache_contains(struct fs_dcache *d, const struct fs_cache_key *key);
+
 /* Wait until every spill queued so far is written (tests, unmount). */
 void fs_dcache_drain(struct fs_dcache *d);
 

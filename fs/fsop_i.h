@@ -111,5 +111,8 @@ void fsop_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		   size_t size);
 void fsop_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void fsop_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+/* fsop_vxattr.c: answers (and returns true) when name is a gannet.* one. */
+bool fsop_vxattr_get(fuse_req_t req, fuse_ino_t ino, const char *name,
+		     size_t size);
 
 #endif

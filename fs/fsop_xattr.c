@@ -1,8 +1,9 @@
 /*
  * fsop_xattr.c - extended attributes.  The MDS stores the "user."
- * namespace only; other namespaces are answered here: reading one finds
- * nothing (ENODATA), setting one is not supported (EOPNOTSUPP), so that
- * cp -a, tar and rsync -X carry on over POSIX ACL and security probes.
+ * namespace only; "gannet." names are the client's own (fsop_vxattr.c);
+ * other namespaces are answered here: reading one finds nothing
+ * (ENODATA), setting one is not supported (EOPNOTSUPP), so that cp -a,
+ * tar and rsync -X carry on over POSIX ACL and security probes.
  */
 #include "config.h"
 #include "fs/fsop_i.h"
@@ -61,6 +62,8 @@ void fsop_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size
 	struct fs_cred c;
 	int ret;
 
+	if (fsop_vxattr_get(req, ino, name, size))
+		return;
 	if (!is_user(name)) {
 		fuse_reply_err(req, ENODATA);
 		return;

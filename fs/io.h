@@ -71,6 +71,22 @@ void fs_io_read_end(struct fs_session *s, size_t size);
 int fs_io_read_chunk(struct fs_session *s, const struct fs_chunk *c,
 		     uint32_t off, uint32_t len, char *dst);
 
+/*
+ * Warmup (the gannet.warm and gannet.cached xattrs, gannetctl warmup):
+ * with fetch, bring the bytes of [off, off+len) (clipped to the size) into
+ * the RAM cache and, when there is one, the disk tier (written through,
+ * waiting for room in its queue, so a tier larger than RAM ends up with
+ * all that fits), one chunk at a time within the foreground read budget;
+ * stop(arg) (NULL: never) is asked before each chunk and ends it with
+ * -EINTR.  Either way, *total gets the range's bytes that hold data
+ * (holes and bytes past a chunk's end cost nothing and are not counted)
+ * and *cached those of them the caches hold at the end.  in's chunk map
+ * must be installed (an open handle).  Errors as fs_io_read.  Blocking.
+ */
+int fs_io_warm(struct fs_session *s, struct fs_inode *in, uint64_t off,
+	       uint64_t len, bool fetch, bool (*stop)(void *), void *arg,
+	       uint64_t *cached, uint64_t *total);
+
 /* Buffer a write; may block while the write-back buffer is full. */
 int fs_io_write(struct fs_session *s, struct fs_file *f, uint64_t off,
 		const char *src, size_t size);

@@ -104,6 +104,7 @@ struct run {
 	uint32_t nblk;
 	bool fill[RUN_MAX_BLOCKS];	/* refs[i] pinned for filling */
 	bool spill[RUN_MAX_BLOCKS];	/* not in RAM: offer to the disk tier */
+	bool warm;		/* a warmup: every block to the disk tier, waiting */
 	struct fs_cache_ref refs[RUN_MAX_BLOCKS];
 	char *tmp;		/* landing area: ask bytes */
 	/* Where the application wants bytes: file bytes of this chunk
@@ -148,14 +149,15 @@ static void run_publish(struct fs_session *s, struct run *r)
 		uint32_t boff = i * GN_BLOCK_SIZE;
 		uint32_t blen = GN_MIN(GN_BLOCK_SIZE, r->ask - boff);
 
-		if (r->spill[i] && s->dcache) {
+		if ((r->spill[i] || r->warm) && s->dcache) {
 			struct fs_cache_key key = { r->c.id, r->c.version,
 						    (r->off + boff) / GN_BLOCK_SIZE };
 
 			/* Copied before return; dropped (and counted) when
-			 * the tier's queue is full, as evictions are. */
+			 * the tier's queue is full, as evictions are, except
+			 * for a warmup, which waits for room. */
 			fs_dcache_spill(s->dcache, &key, r->c.digest, r->tmp + boff,
-					blen, false);
+					blen, r->warm);
 		}
 		if (!r->fill[i])
 			continue;
@@ -261,6 +263,7 @@ int fs_io_refresh_map(struct fs_session *s, struct fs_inode *in)
 struct runs {
 	struct run **v;
 	size_t n, cap;
+	bool warm;		/* planned by a warmup */
 };
 
 static struct run *run_new(struct runs *rs, const struct fs_chunk *c,
@@ -269,6 +272,7 @@ static struct run *run_new(struct runs *rs, const struct fs_chunk *c,
 	struct run *r = xcalloc(1, sizeof(*r));
 
 	r->c = *c;
+	r->warm = rs->warm;
 	r->off = block * GN_BLOCK_SIZE;
 	r->want_a = a;
 	r->want_e = e;
@@ -333,8 +337,10 @@ static bool disk_copy(struct fs_session *s, const struct fs_chunk *c,
 
 /*
  * Plan the chunk part [a, e) of c (chunk offsets; out is where byte a
- * goes, NULL for a prefetch): copy cache hits, zero what lies past the
- * chunk's length, and queue runs for the missing blocks.
+ * goes, NULL for a prefetch or a warmup): copy cache hits, zero what lies
+ * past the chunk's length, and queue runs for the missing blocks.  A
+ * warmup (rs->warm) also wants every block on the disk tier: RAM hits are
+ * written there now, and blocks RAM cannot take are fetched for it.
  */
 static void plan_chunk(struct fs_session *s, const struct fs_chunk *c,
 		       uint32_t a, uint32_t e, char *out, struct runs *rs)
@@ -353,12 +359,13 @@ static void plan_chunk(struct fs_session *s, const struct fs_chunk *c,
 		int ret = s->cache ? fs_cache_lookup(s->cache, &key, &ref) : -ENOMEM;
 		bool no_ram = ret < 0;
 
-		if (no_ram && !out) {
+		if (no_ram && !out && (!rs->warm || !s->dcache ||
+				       fs_dcache_contains(s->dcache, &key))) {
 			/* A prefetch has nowhere to put this block. */
 			cur = NULL;
 			continue;
 		}
-		if (no_ram && disk_copy(s, c, &key, blen, a, data_e, out)) {
+		if (no_ram && out && disk_copy(s, c, &key, blen, a, data_e, out)) {
 			cur = NULL;
 			continue;
 		}
@@ -370,6 +377,9 @@ static void plan_chunk(struct fs_session *s, const struct fs_chunk *c,
 				uint32_t y = GN_MIN(data_e, boff + blen);
 				memcpy(out + (x - a), ref.data + (x - boff), y - x);
 			}
+			if (rs->warm && s->dcache)
+				fs_dcache_spill(s->dcache, &key, c->digest, ref.data,
+						ref.len, true);
 			fs_cache_put(s->cache, &ref);
 			cur = NULL;
 			continue;
@@ -737,6 +747,88 @@ int fs_io_read(struct fs_session *s, struct fs_inode *in, uint64_t off,
 	if (ret == -EAGAIN)
 		ret = -EIO;
 	return ret;
+}
+
+/* ---- warmup ---- */
+
+/* Bytes of the chunk part [a, e) held by the RAM cache or the disk tier. */
+static uint64_t cached_bytes(struct fs_session *s, const struct fs_chunk *c,
+			     uint32_t a, uint32_t e)
+{
+	uint32_t data_e = GN_MIN(e, c->length);
+	uint64_t n = 0;
+
+	for (uint32_t k = a / GN_BLOCK_SIZE; k * GN_BLOCK_SIZE < data_e; k++) {
+		struct fs_cache_key key = { c->id, c->version, k };
+		uint32_t boff = k * GN_BLOCK_SIZE;
+
+		if ((s->cache && fs_cache_contains(s->cache, &key)) ||
+		    (s->dcache && fs_dcache_contains(s->dcache, &key)))
+			n += GN_MIN(data_e, boff + GN_BLOCK_SIZE) - GN_MAX(a, boff);
+	}
+	return n;
+}
+
+/* Fetch the chunk part [a, e) of c into the caches; -EAGAIN when the map
+ * was stale (refreshed: plan again). */
+static int warm_chunk(struct fs_session *s, struct fs_inode *in,
+		      const struct fs_chunk *c, uint32_t a, uint32_t e)
+{
+	struct runs rs = { .warm = true };
+	bool again;
+	int ret;
+
+	fs_io_read_begin(s, e - a);
+	plan_chunk(s, c, a, e, NULL, &rs);
+	ret = fetch_runs(s, in, &rs, &again);
+	runs_free(s->cache, &rs);
+	fs_io_read_end(s, e - a);
+	return ret;
+}
+
+int fs_io_warm(struct fs_session *s, struct fs_inode *in, uint64_t off,
+	       uint64_t len, bool fetch, bool (*stop)(void *), void *arg,
+	       uint64_t *cached, uint64_t *total)
+{
+	uint64_t pos = off, end = off + GN_MIN(len, UINT64_MAX - off);
+	int tries = 0;
+
+	*cached = *total = 0;
+	for (;;) {
+		struct fs_chunk c;
+		uint64_t idx, cend;
+		uint32_t a, e;
+		bool data;
+		int ret;
+
+		pthread_mutex_lock(&in->lock);
+		end = GN_MIN(end, in->size);
+		idx = fs_chunk_index(pos);
+		cend = GN_MIN(end, fs_chunk_start(idx + 1));
+		data = pos < end && fs_chunkmap_find(&in->map, idx);
+		if (data)
+			c = *fs_chunkmap_find(&in->map, idx);
+		pthread_mutex_unlock(&in->lock);
+		if (pos >= end)
+			return 0;
+		a = (uint32_t)(pos - fs_chunk_start(idx));
+		e = (uint32_t)(cend - fs_chunk_start(idx));
+		if (data && c.nrep && a < c.length) {
+			if (fetch) {
+				if (stop && stop(arg))
+					return -EINTR;
+				ret = warm_chunk(s, in, &c, a, e);
+				if (ret == -EAGAIN && ++tries < 4)
+					continue;	/* same chunk, new map */
+				if (ret)
+					return ret == -EAGAIN ? -EIO : ret;
+			}
+			*total += GN_MIN(e, c.length) - a;
+			*cached += cached_bytes(s, &c, a, e);
+		}
+		tries = 0;
+		pos = cend;
+	}
 }
 
 int fs_io_read_chunk(struct fs_session *s, const struct fs_chunk *c,

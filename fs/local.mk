@@ -11,7 +11,8 @@ libfs_la_SOURCES = \
 	%reldir%/mdsc.c %reldir%/dsc.c %reldir%/io_read.c %reldir%/io_write.c \
 	%reldir%/wbmem.h %reldir%/wbmem.c \
 	%reldir%/fsop.c %reldir%/fsop_entry.c %reldir%/fsop_dir.c \
-	%reldir%/fsop_file.c %reldir%/fsop_xattr.c %reldir%/session_dcache.c \
+	%reldir%/fsop_file.c %reldir%/fsop_xattr.c %reldir%/fsop_vxattr.c \
+	%reldir%/session_dcache.c \
 	$(GN_FS_CACHE_SRC)
 libfs_la_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(PROTOBUF_C_CFLAGS) \
 	$(XXHASH_CFLAGS)

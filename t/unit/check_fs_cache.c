@@ -54,12 +54,20 @@ START_TEST(test_fill_then_hit)
 	struct fs_cache_key k = { 42, 7, 3 };
 	struct fs_cache_ref r;
 
+	struct fs_cache_stats st;
+
 	ck_assert_int_eq(fs_cache_new(8 << 20, &c), 0);
+	ck_assert(!fs_cache_contains(c, &k));
 	ck_assert_int_eq(fs_cache_lookup(c, &k, &r), FS_CACHE_FILL);
+	ck_assert(!fs_cache_contains(c, &k));	/* being filled: not yet */
 	ck_assert_uint_eq((uintptr_t)r.data % 4096, 0);
 	pattern(&k, r.data, 1000);
 	fs_cache_publish(c, &r, 1000);
 	fs_cache_put(c, &r);
+	/* A report is not a use: no hit counted. */
+	ck_assert(fs_cache_contains(c, &k));
+	fs_cache_get_stats(c, &st);
+	ck_assert_uint_eq(st.hits, 0);
 	ck_assert_int_eq(fs_cache_lookup(c, &k, &r), FS_CACHE_HIT);
 	ck_assert_uint_eq(r.len, 1000);
 	ck_assert(check_pattern(&k, r.data, 1000));

@@ -98,8 +98,11 @@ START_TEST(test_spill_read_reopen)
 	fs_dcache_drain(d);
 	ck_assert_int_eq(get(d, 1, 0, BLK), 1);
 	ck_assert_int_eq(get(d, 2, 3, 1000), 1);
-	/* Another version, tag or length is never served. */
+	ck_assert(fs_dcache_contains(d, &k));
+	/* Another version, tag or length is never served (and a wrong tag
+	 * or length discards the record). */
 	k.version = 6;
+	ck_assert(!fs_dcache_contains(d, &k));
 	ck_assert_int_eq(fs_dcache_read(d, &k, 1 ^ 0xabc, buf, BLK), -ENOENT);
 	k.version = 5;
 	ck_assert_int_eq(fs_dcache_read(d, &k, 77, buf, BLK), -ENOENT);

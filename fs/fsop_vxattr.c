@@ -1,0 +1,151 @@
+/*
+ * fsop_vxattr.c - the client's virtual extended attributes, "gannet.*":
+ * the control channel of gannetctl warmup (gannetctl(8)), and a report
+ * anyone can read with getfattr.  Nothing of them is stored.
+ *
+ *   gannet.warm               fetch the whole file into the caches
+ *   gannet.warm.OFFSET.LENGTH fetch that byte range (decimal)
+ *   gannet.cached             fetch nothing
+ *
+ * Each answers "CACHED TOTAL": of the bytes of the file (or range) that
+ * hold data, how many the RAM cache and the disk tier hold once done.
+ *
+ * A getxattr of one of them opens the file at the MDS with the caller's
+ * credentials (so only a reader of the file can warm it, and the chunk
+ * map is fresh, as at open) and closes it before answering.  The kernel's
+ * size probe (size 0) is answered with an upper bound and does no work,
+ * so getfattr's probe-then-read warms once.  A warmup runs on the FUSE
+ * thread of the call, one chunk at a time; an interrupted call (the
+ * caller got a signal) stops at the next chunk with EINTR.
+ */
+#include "config.h"
+#include "fs/fsop_i.h"
+#include "fs/io.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define VX_PREFIX "gannet."
+#define VX_VALUE_MAX 48		/* "CACHED TOTAL": two 20-digit numbers */
+
+struct vx_req {
+	bool fetch;
+	uint64_t off, len;
+};
+
+/* Strict decimal: digits only, no sign, no overflow. */
+static int parse_u64(const char *p, const char **end, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*end = p;
+	*out = v;
+	return 0;
+}
+
+/* -ENODATA for a gannet.* name we do not serve (as for any absent one). */
+static int vx_parse(const char *name, struct vx_req *q)
+{
+	const char *p = name + strlen(VX_PREFIX);
+
+	*q = (struct vx_req){ .off = 0, .len = UINT64_MAX };
+	if (!strcmp(p, "cached"))
+		return 0;
+	if (strncmp(p, "warm", 4))
+		return -ENODATA;
+	q->fetch = true;
+	p += 4;
+	if (!*p)
+		return 0;
+	if (*p != '.' || parse_u64(p + 1, &p, &q->off) || *p != '.' ||
+	    parse_u64(p + 1, &p, &q->len) || *p)
+		return -ENODATA;
+	return 0;
+}
+
+static bool interrupted(void *req)
+{
+	return fuse_req_interrupted(req);
+}
+
+static int vx_do(fuse_req_t req, fuse_ino_t fino, const struct vx_req *q,
+		 uint64_t *cached, uint64_t *total)
+{
+	struct fs_session *s = fsop_session(req);
+	uint64_t ino = fsop_ino(s, fino);
+	struct fs_inode *in = fs_inode_get(s, ino);
+	struct gn_rpc_result res;
+	Gannet__OpenReply *r;
+	struct fs_attr a;
+	struct fs_cred c;
+	bool keep = false;
+	int ret;
+
+	fsop_cred(req, &c);
+	ret = mdsc_open(s, &c, ino, O_RDONLY, &res);
+	if (ret)
+		goto out;
+	r = (Gannet__OpenReply *)res.reply;
+	ret = fs_attr_from_pb(r->attr, &a);
+	if (!ret && !S_ISREG(a.st.st_mode))
+		ret = S_ISDIR(a.st.st_mode) ? -EISDIR : -EINVAL;
+	if (!ret)
+		ret = fs_io_open_reply(s, in, r, r->handle, false, &keep);
+	if (ret) {
+		mdsc_close(s, &c, ino, r->handle);
+		gn_rpc_result_release(&res);
+		goto out;
+	}
+	/* As at open: the kernel's pages may predate a new version. */
+	if (!keep && s->kops)
+		s->kops->inval_inode(s, ino, false);
+	ret = fs_io_warm(s, in, q->off, q->len, q->fetch, interrupted, req,
+			 cached, total);
+	mdsc_close(s, &c, ino, r->handle);
+	fs_io_closed(in);
+	gn_rpc_result_release(&res);
+out:
+	fs_inode_put(s, in);
+	return ret;
+}
+
+bool fsop_vxattr_get(fuse_req_t req, fuse_ino_t ino, const char *name,
+		     size_t size)
+{
+	uint64_t cached, total;
+	char buf[VX_VALUE_MAX];
+	struct vx_req q;
+	int ret, n;
+
+	if (strncmp(name, VX_PREFIX, strlen(VX_PREFIX)))
+		return false;
+	ret = vx_parse(name, &q);
+	if (!ret && size == 0) {
+		fuse_reply_xattr(req, VX_VALUE_MAX);
+		return true;
+	}
+	if (!ret && size < VX_VALUE_MAX)
+		ret = -ERANGE;
+	if (!ret)
+		ret = vx_do(req, ino, &q, &cached, &total);
+	if (ret) {
+		fsop_reply_err(req, ret);
+		return true;
+	}
+	n = snprintf(buf, sizeof(buf), "%" PRIu64 " %" PRIu64, cached, total);
+	fuse_reply_buf(req, buf, (size_t)n);
+	return true;
+}
