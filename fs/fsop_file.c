@@ -181,6 +181,7 @@ void fsop_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct fs_session *s = fsop_session(req);
 	struct fs_file *f = file_of(fi);
+	struct fs_io_pinned pin;
 	size_t got = 0;
 	char *buf;
 	int ret;
@@ -193,6 +194,17 @@ void fsop_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (size > FS_READ_MAX)
 		size = FS_READ_MAX;
 	fs_io_read_begin(s, size);
+	ret = fs_io_read_pinned(s, f->inode, (uint64_t)off, size, &pin);
+	if (!ret) {
+		gn_metric_add(s->m.read_bytes, pin.len);
+		if (pin.niov)
+			fuse_reply_iov(req, pin.iov, pin.niov);
+		else
+			fuse_reply_buf(req, NULL, 0);
+		fs_io_pinned_release(s, &pin);
+		fs_io_read_end(s, size);
+		return;
+	}
 	buf = xmalloc(size ? size : 1);
 	ret = fs_io_read(s, f->inode, (uint64_t)off, size, buf, &got);
 	if (ret) {

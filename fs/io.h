@@ -23,8 +23,11 @@
 #define GN_FS_IO_H
 
 #include "fs/fs_i.h"
+#include "fs/cache.h"
 #include "common/rpc.h"
 #include "proto/mds.pb-c.h"
+
+#include <sys/uio.h>
 
 /* An open file (fuse_file_info.fh). */
 struct fs_file {
@@ -53,6 +56,27 @@ void fs_io_closed(struct fs_inode *in);
  * only at end of file). */
 int fs_io_read(struct fs_session *s, struct fs_inode *in, uint64_t off,
 	       size_t size, char *dst, size_t *got);
+
+/*
+ * A read answered straight from the RAM cache, with no copy: iov[0..niov)
+ * point into pinned arena blocks (ref[i] pins the block of iov[i]) and
+ * hold len bytes (0 at end of file).  fs_io_read_pinned() succeeds only
+ * when every byte of the read is plain cached data (no hole, nothing this
+ * client has buffered) and size <= FS_PIN_MAX; else -EAGAIN, nothing is
+ * pinned or counted, and the caller reads with fs_io_read().  The caller
+ * replies (fuse_reply_iov), then fs_io_pinned_release(): the pins keep
+ * the blocks from eviction while the kernel copies them.
+ */
+#define FS_PIN_MAX ((size_t)4 << 20)
+struct fs_io_pinned {
+	struct iovec iov[FS_PIN_MAX / FS_CACHE_BLOCK + 2];
+	struct fs_cache_ref ref[FS_PIN_MAX / FS_CACHE_BLOCK + 2];
+	int niov;
+	size_t len;
+};
+int fs_io_read_pinned(struct fs_session *s, struct fs_inode *in, uint64_t off,
+		      size_t size, struct fs_io_pinned *p);
+void fs_io_pinned_release(struct fs_session *s, struct fs_io_pinned *p);
 
 /*
  * The memory of foreground reads is bounded: a read of size bytes holds

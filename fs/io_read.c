@@ -725,20 +725,127 @@ void fs_io_read_end(struct fs_session *s, size_t size)
 	pthread_mutex_unlock(&s->rd_lock);
 }
 
-int fs_io_read(struct fs_session *s, struct fs_inode *in, uint64_t off,
-	       size_t size, char *dst, size_t *got)
+/* Tell the stream detector about a read; queue what it says to fetch. */
+static void read_ahead(struct fs_session *s, struct fs_inode *in, uint64_t off,
+		       size_t size)
 {
 	uint64_t pf_off = 0, pf_len = 0;
-	bool again, pf;
-	int ret;
+	bool pf;
 
-	if (size > FS_READ_MAX)
-		size = FS_READ_MAX;
 	pthread_mutex_lock(&in->lock);
 	pf = s->cache && fs_ra_read(&in->ra, off, size, &pf_off, &pf_len);
 	pthread_mutex_unlock(&in->lock);
 	if (pf)
 		prefetch_queue(s, in, pf_off, pf_len);
+}
+
+/* ---- replies straight from the cache ---- */
+
+struct pin_span {
+	uint64_t id, version;
+	uint32_t a, e;
+};
+
+/* Under in->lock: the chunk parts of [off, end), or false when one is
+ * not plain cached data (a hole, zeros past a chunk's end, or bytes this
+ * client has buffered). */
+static bool pin_plan(struct fs_inode *in, uint64_t off, uint64_t end,
+		     struct pin_span *sp, size_t *n)
+{
+	for (struct fs_wbuf *w = in->wb; w; w = w->next) {
+		uint64_t cs = fs_chunk_start(w->index);
+
+		if (cs + w->lo < end && cs + w->hi > off)
+			return false;
+	}
+	*n = 0;
+	for (uint64_t pos = off; pos < end; (*n)++) {
+		uint64_t idx = fs_chunk_index(pos);
+		uint64_t cend = GN_MIN(end, fs_chunk_start(idx + 1));
+		struct fs_chunk *c = fs_chunkmap_find(&in->map, idx);
+		uint32_t a = (uint32_t)(pos - fs_chunk_start(idx));
+		uint32_t e = (uint32_t)(cend - fs_chunk_start(idx));
+
+		if (!c || !c->nrep || e > c->length)
+			return false;
+		sp[*n] = (struct pin_span){ c->id, c->version, a, e };
+		pos = cend;
+	}
+	return true;
+}
+
+int fs_io_read_pinned(struct fs_session *s, struct fs_inode *in, uint64_t off,
+		      size_t size, struct fs_io_pinned *p)
+{
+	struct pin_span sp[FS_PIN_MAX / GN_CHUNK_SIZE + 2];
+	uint64_t end;
+	size_t n = 0;
+	bool ok;
+
+	p->niov = 0;
+	p->len = 0;
+	if (!s->cache || size > FS_PIN_MAX)
+		return -EAGAIN;
+	pthread_mutex_lock(&in->lock);
+	end = GN_MIN(off + size, in->size);
+	ok = off >= end || pin_plan(in, off, end, sp, &n);
+	pthread_mutex_unlock(&in->lock);
+	if (!ok)
+		return -EAGAIN;
+	if (off >= end)
+		return 0;
+	/* Presence first, without side effects, so that a read the cache
+	 * only partly holds is counted once, by the copying path. */
+	for (size_t i = 0; i < n; i++)
+		for (uint32_t k = sp[i].a / GN_BLOCK_SIZE; k * GN_BLOCK_SIZE < sp[i].e; k++)
+			if (!fs_cache_contains(s->cache,
+					       &(struct fs_cache_key){ sp[i].id, sp[i].version, k }))
+				return -EAGAIN;
+	for (size_t i = 0; i < n; i++) {
+		for (uint32_t k = sp[i].a / GN_BLOCK_SIZE; k * GN_BLOCK_SIZE < sp[i].e; k++) {
+			struct fs_cache_key key = { sp[i].id, sp[i].version, k };
+			struct fs_cache_ref *r = &p->ref[p->niov];
+			uint32_t boff = k * GN_BLOCK_SIZE;
+			uint32_t x = GN_MAX(sp[i].a, boff);
+			uint32_t y = GN_MIN(sp[i].e, boff + GN_BLOCK_SIZE);
+
+			if (fs_cache_peek(s->cache, &key, r) != FS_CACHE_HIT)
+				goto evicted;
+			if (r->len < y - boff) {
+				fs_cache_put(s->cache, r);
+				goto evicted;
+			}
+			p->iov[p->niov].iov_base = r->data + (x - boff);
+			p->iov[p->niov].iov_len = y - x;
+			p->niov++;
+			p->len += y - x;
+		}
+	}
+	read_ahead(s, in, off, size);
+	return 0;
+evicted:
+	/* Gone since the check: rare, and the copying path copes. */
+	fs_io_pinned_release(s, p);
+	return -EAGAIN;
+}
+
+void fs_io_pinned_release(struct fs_session *s, struct fs_io_pinned *p)
+{
+	for (int i = 0; i < p->niov; i++)
+		fs_cache_put(s->cache, &p->ref[i]);
+	p->niov = 0;
+	p->len = 0;
+}
+
+int fs_io_read(struct fs_session *s, struct fs_inode *in, uint64_t off,
+	       size_t size, char *dst, size_t *got)
+{
+	bool again;
+	int ret;
+
+	if (size > FS_READ_MAX)
+		size = FS_READ_MAX;
+	read_ahead(s, in, off, size);
 	for (int i = 0; i < 4; i++) {
 		ret = read_once(s, in, off, size, dst, got, &again);
 		if (!again)
