@@ -13,6 +13,7 @@ noinst_PROGRAMS += %reldir%/bench/nullfs
 %canon_reldir%_bench_nullfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
 %canon_reldir%_bench_nullfs_LDADD = $(FUSE_LIBS)
 dist_noinst_SCRIPTS += %reldir%/bench/lib-bench.sh %reldir%/bench/read-bench \
-	%reldir%/bench/ckpt-bench %reldir%/bench/meta-bench %reldir%/bench/wb-bench
+	%reldir%/bench/ckpt-bench %reldir%/bench/meta-bench %reldir%/bench/wb-bench \
+	%reldir%/bench/cache-bench
 
 include %reldir%/ops.mk
