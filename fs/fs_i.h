@@ -241,6 +241,8 @@ struct fs_metrics {
 	struct gn_metric *dc_bytes;	/* gauge: segment files in use */
 };
 
+struct fs_plist;
+
 struct fs_session {
 	struct gn_conf_client *conf;	/* borrowed from main */
 	char *mds_addr;			/* "host:port" */
@@ -295,6 +297,9 @@ struct fs_session {
 	pthread_t pf_threads[2];
 	int npf_threads;
 	bool pf_stopping;
+
+	/* The gannet.prefetch list and its thread (warm.c). */
+	struct fs_plist *plist;
 
 	/* Foreground read bytes in flight (io_read.c, fs_io_read_begin):
 	 * bounds reply buffers, landing buffers and received replies. */

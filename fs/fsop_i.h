@@ -114,5 +114,7 @@ void fsop_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 /* fsop_vxattr.c: answers (and returns true) when name is a gannet.* one. */
 bool fsop_vxattr_get(fuse_req_t req, fuse_ino_t ino, const char *name,
 		     size_t size);
+bool fsop_vxattr_set(fuse_req_t req, fuse_ino_t ino, const char *name,
+		     const char *value, size_t size);
 
 #endif

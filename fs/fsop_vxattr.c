@@ -10,9 +10,15 @@
  * Each answers "CACHED TOTAL": of the bytes of the file (or range) that
  * hold data, how many the RAM cache and the disk tier hold once done.
  *
- * A getxattr of one of them opens the file at the MDS with the caller's
- * credentials (so only a reader of the file can warm it, and the chunk
- * map is fresh, as at open) and closes it before answering.  The kernel's
+ *   gannet.prefetch           set on a directory: the files (paths
+ *                             relative to it, one per line) to fetch
+ *                             next, in that order, in the background;
+ *                             reads as FILES FETCHED FAILED BYTES of the
+ *                             current list (fs/warm.c)
+ *
+ * A getxattr of one of the first three opens the file at the MDS with the
+ * caller's credentials (so only a reader of the file can warm it, and the
+ * chunk map is fresh, as at open) and closes it before answering.  The kernel's
  * size probe (size 0) is answered with an upper bound and does no work,
  * so getfattr's probe-then-read warms once.  A warmup runs on the FUSE
  * thread of the call, one chunk at a time; an interrupted call (the
@@ -24,12 +30,9 @@
 #include "common/util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define VX_PREFIX "gannet."
 #define VX_VALUE_MAX 48		/* "CACHED TOTAL": two 20-digit numbers */
@@ -85,41 +88,46 @@ static int vx_do(fuse_req_t req, fuse_ino_t fino, const struct vx_req *q,
 		 uint64_t *cached, uint64_t *total)
 {
 	struct fs_session *s = fsop_session(req);
-	uint64_t ino = fsop_ino(s, fino);
-	struct fs_inode *in = fs_inode_get(s, ino);
-	struct gn_rpc_result res;
-	Gannet__OpenReply *r;
-	struct fs_attr a;
 	struct fs_cred c;
-	bool keep = false;
-	int ret;
 
 	fsop_cred(req, &c);
-	ret = mdsc_open(s, &c, ino, O_RDONLY, &res);
-	if (ret)
-		goto out;
-	r = (Gannet__OpenReply *)res.reply;
-	ret = fs_attr_from_pb(r->attr, &a);
-	if (!ret && !S_ISREG(a.st.st_mode))
-		ret = S_ISDIR(a.st.st_mode) ? -EISDIR : -EINVAL;
-	if (!ret)
-		ret = fs_io_open_reply(s, in, r, r->handle, false, &keep);
-	if (ret) {
-		mdsc_close(s, &c, ino, r->handle);
-		gn_rpc_result_release(&res);
-		goto out;
+	return fs_warm_file(s, &c, fsop_ino(s, fino), q->off, q->len, q->fetch,
+			    interrupted, req, cached, total);
+}
+
+/* gannet.prefetch reads as the current list's FILES FETCHED FAILED BYTES. */
+static void prefetch_status(fuse_req_t req, size_t size)
+{
+	char buf[4 * 21 + 1];
+	uint64_t st[4];
+	int n;
+
+	fs_plist_status(fsop_session(req), st);
+	n = snprintf(buf, sizeof(buf), "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64,
+		     st[0], st[1], st[2], st[3]);
+	if (size == 0)
+		fuse_reply_xattr(req, (size_t)n);
+	else if (size < (size_t)n)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+}
+
+bool fsop_vxattr_set(fuse_req_t req, fuse_ino_t ino, const char *name,
+		     const char *value, size_t size)
+{
+	struct fs_session *s = fsop_session(req);
+	struct fs_cred c;
+
+	if (strncmp(name, VX_PREFIX, strlen(VX_PREFIX)))
+		return false;
+	if (strcmp(name, VX_PREFIX "prefetch")) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return true;
 	}
-	/* As at open: the kernel's pages may predate a new version. */
-	if (!keep && s->kops)
-		s->kops->inval_inode(s, ino, false);
-	ret = fs_io_warm(s, in, q->off, q->len, q->fetch, interrupted, req,
-			 cached, total);
-	mdsc_close(s, &c, ino, r->handle);
-	fs_io_closed(in);
-	gn_rpc_result_release(&res);
-out:
-	fs_inode_put(s, in);
-	return ret;
+	fsop_cred(req, &c);
+	fsop_reply_err(req, fs_plist_set(s, &c, fsop_ino(s, ino), value, size));
+	return true;
 }
 
 bool fsop_vxattr_get(fuse_req_t req, fuse_ino_t ino, const char *name,
@@ -132,6 +140,10 @@ bool fsop_vxattr_get(fuse_req_t req, fuse_ino_t ino, const char *name,
 
 	if (strncmp(name, VX_PREFIX, strlen(VX_PREFIX)))
 		return false;
+	if (!strcmp(name, VX_PREFIX "prefetch")) {
+		prefetch_status(req, size);
+		return true;
+	}
 	ret = vx_parse(name, &q);
 	if (!ret && size == 0) {
 		fuse_reply_xattr(req, VX_VALUE_MAX);

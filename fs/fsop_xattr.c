@@ -32,6 +32,8 @@ void fsop_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	struct fs_cred c;
 	int ret;
 
+	if (fsop_vxattr_set(req, ino, name, value, size))
+		return;
 	if (!is_user(name))
 		ret = -EOPNOTSUPP;
 	else if (strlen(name) > 255)

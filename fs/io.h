@@ -111,6 +111,29 @@ int fs_io_warm(struct fs_session *s, struct fs_inode *in, uint64_t off,
 	       uint64_t len, bool fetch, bool (*stop)(void *), void *arg,
 	       uint64_t *cached, uint64_t *total);
 
+/* warm.c: fs_io_warm of inode ino opened (and closed again) at the MDS
+ * with c, which must be allowed to read it; -EISDIR/-EINVAL when it is
+ * not a regular file.  Blocking. */
+int fs_warm_file(struct fs_session *s, const struct fs_cred *c, uint64_t ino,
+		 uint64_t off, uint64_t len, bool fetch, bool (*stop)(void *),
+		 void *arg, uint64_t *cached, uint64_t *total);
+
+/*
+ * The prefetch list (warm.c): fs_plist_set() replaces the session's list
+ * with the newline-separated paths of list (relative to directory dir,
+ * or to the mount's root when one starts with "/"; a NUL is -EINVAL, a
+ * ".." component fails that path), to be looked up and
+ * fetched in that order with c by a background thread, until half of the
+ * caches' capacity is fetched.  -EOPNOTSUPP when the client has no cache.
+ * fs_plist_status(): files in the current list, fetched, failed, bytes
+ * fetched.  Started by fs_session_run, stopped by fs_session_stop.
+ */
+int fs_plist_start(struct fs_session *s);
+void fs_plist_stop(struct fs_session *s);
+int fs_plist_set(struct fs_session *s, const struct fs_cred *c, uint64_t dir,
+		 const char *list, size_t len);
+void fs_plist_status(struct fs_session *s, uint64_t st[4]);
+
 /* Buffer a write; may block while the write-back buffer is full. */
 int fs_io_write(struct fs_session *s, struct fs_file *f, uint64_t off,
 		const char *src, size_t size);

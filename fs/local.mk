@@ -12,7 +12,7 @@ libfs_la_SOURCES = \
 	%reldir%/wbmem.h %reldir%/wbmem.c \
 	%reldir%/fsop.c %reldir%/fsop_entry.c %reldir%/fsop_dir.c \
 	%reldir%/fsop_file.c %reldir%/fsop_xattr.c %reldir%/fsop_vxattr.c \
-	%reldir%/session_dcache.c \
+	%reldir%/session_dcache.c %reldir%/warm.c \
 	$(GN_FS_CACHE_SRC)
 libfs_la_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(PROTOBUF_C_CFLAGS) \
 	$(XXHASH_CFLAGS)

@@ -370,6 +370,8 @@ int fs_session_run(struct fs_session *s)
 	ret = fs_upload_start(s, (int)s->conf->upload_threads);
 	if (!ret)
 		ret = fs_prefetch_start(s);
+	if (!ret)
+		ret = fs_plist_start(s);
 	if (ret)
 		return ret;
 	gn_metrics_add_collector(collect, s);
@@ -405,6 +407,7 @@ void fs_session_stop(struct fs_session *s)
 	if (!s->mds)
 		return;
 	/* Data first: everything buffered goes out before we leave. */
+	fs_plist_stop(s);
 	fs_prefetch_stop(s);
 	fs_session_dcache_close(s);
 	if (s->upload_threads)
