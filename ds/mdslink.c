@@ -68,6 +68,7 @@ struct ds_mdslink {
 	pthread_cond_t del_cv;		/* wakes the deleter, or a waiting link */
 	struct ds_chunk_ref *dels;	/* queued deletions, in arrival order */
 	size_t ndels, dels_cap;
+	bool del_busy;			/* the deleter is applying a batch */
 
 	/* link thread only */
 	bool registered;
@@ -282,6 +283,7 @@ static void *del_main(void *arg)
 		n = l->ndels;
 		l->dels = NULL;
 		l->ndels = l->dels_cap = 0;
+		l->del_busy = true;
 		pthread_cond_broadcast(&l->del_cv);
 		pthread_mutex_unlock(&l->mu);
 		ret = ds_store_delete_many(l->ds->store, batch, n);
@@ -292,6 +294,8 @@ static void *del_main(void *arg)
 			log_debug("deleted chunk versions asked=%zu removed=%d", n, ret);
 		free(batch);
 		pthread_mutex_lock(&l->mu);
+		l->del_busy = false;
+		pthread_cond_broadcast(&l->del_cv);
 	}
 	pthread_mutex_unlock(&l->mu);
 	return NULL;
@@ -483,6 +487,14 @@ static void *repl_main(void *arg)
 			pthread_cond_wait(&l->repl_cv, &l->mu);
 			continue;
 		}
+		/* Deletions the MDS handed out before this order come first,
+		 * as when they were applied in the heartbeat: a version it
+		 * took from this server and now asks for again must be copied
+		 * afresh, not found here and then deleted. */
+		if (l->ndels || l->del_busy) {
+			pthread_cond_wait(&l->del_cv, &l->mu);
+			continue;
+		}
 		l->orders = o->next;
 		if (!l->orders)
 			l->orders_tail = &l->orders;
@@ -552,18 +564,20 @@ int ds_mdslink_start(struct ds *ds, struct ds_mdslink **out)
 		log_err("bad metadata server address mds='%s'", ds->o.mds);
 		goto out;
 	}
-	ret = -pthread_create(&l->link_thr, NULL, link_main, l);
-	if (ret)
-		goto out;
-	l->link_started = true;
-	ret = -pthread_create(&l->repl_thr, NULL, repl_main, l);
-	if (ret)
-		goto out;
-	l->repl_started = true;
+	/* The deleter and replicator first: the link thread hands them
+	 * work from its first heartbeat on. */
 	ret = -pthread_create(&l->del_thr, NULL, del_main, l);
 	if (ret)
 		goto out;
 	l->del_started = true;
+	ret = -pthread_create(&l->repl_thr, NULL, repl_main, l);
+	if (ret)
+		goto out;
+	l->repl_started = true;
+	ret = -pthread_create(&l->link_thr, NULL, link_main, l);
+	if (ret)
+		goto out;
+	l->link_started = true;
 out:
 	if (ret) {
 		ds_mdslink_stop(l);

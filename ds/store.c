@@ -691,10 +691,11 @@ int ds_store_delete_many(struct ds_store *st, const struct ds_chunk_ref *refs,
 
 		if (ret < 0 && !err)
 			err = ret;
-		if (ret > 0) {
+		/* A failed delete_all may have removed some versions. */
+		if (ret != 0)
 			touched[ds_subdir_of(refs[i].chunk_id)] = true;
+		if (ret > 0)
 			done++;
-		}
 	}
 	for (int sub = 0; sub < DS_NSUBDIRS; sub++)
 		if (touched[sub] && fsync(st->sub_fd[sub]) && !err) {

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
+#include <unistd.h>
 
 #define WARM_PIECE ((uint64_t)64 << 20)
 #define VALUE_MAX 64
@@ -183,7 +184,9 @@ static void *worker(void *arg)
 			pthread_mutex_unlock(&w->mu);
 			snprintf(name, sizeof(name), "gannet.warm.%" PRIu64 ".%" PRIu64,
 				 it->off, it->len);
-			ret = ask(f->path, name, &cached, &total);
+			/* EBUSY: the client runs as many as it lets run. */
+			while ((ret = ask(f->path, name, &cached, &total)) == -EBUSY)
+				usleep(20000);
 			pthread_mutex_lock(&w->mu);
 		}
 		if (ret && !f->err)

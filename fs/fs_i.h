@@ -306,6 +306,8 @@ struct fs_session {
 	pthread_mutex_t rd_lock;
 	pthread_cond_t rd_cond;
 	uint64_t rd_bytes;
+	uint64_t warm_bytes;	/* the same for warmups (FS_WARM_INFLIGHT_MAX) */
+	uint32_t warm_calls;	/* gannet.warm requests running (fsop_vxattr.c) */
 
 	/* Heartbeat. */
 	pthread_t hb_thread;

@@ -193,7 +193,7 @@ void fsop_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (size > FS_READ_MAX)
 		size = FS_READ_MAX;
-	fs_io_read_begin(s, size);
+	/* Straight from the cache needs no buffer, so no read budget. */
 	ret = fs_io_read_pinned(s, f->inode, (uint64_t)off, size, &pin);
 	if (!ret) {
 		gn_metric_add(s->m.read_bytes, pin.len);
@@ -202,9 +202,9 @@ void fsop_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		else
 			fuse_reply_buf(req, NULL, 0);
 		fs_io_pinned_release(s, &pin);
-		fs_io_read_end(s, size);
 		return;
 	}
+	fs_io_read_begin(s, size);
 	buf = xmalloc(size ? size : 1);
 	ret = fs_io_read(s, f->inode, (uint64_t)off, size, buf, &got);
 	if (ret) {

@@ -19,6 +19,7 @@
 struct fsop_opts {
 	bool readdirplus;
 	const char *mountpoint;
+	int max_threads;	/* FUSE worker threads at most */
 };
 
 /* The operations table (fsop.c). */

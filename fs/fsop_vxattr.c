@@ -22,12 +22,15 @@
  * size probe (size 0) is answered with an upper bound and does no work,
  * so getfattr's probe-then-read warms once.  A warmup runs on the FUSE
  * thread of the call, one chunk at a time; an interrupted call (the
- * caller got a signal) stops at the next chunk with EINTR.
+ * caller got a signal) or an unmount stops it at the next chunk with
+ * EINTR; more than a quarter of max_threads at once get EBUSY.
  */
 #include "config.h"
 #include "fs/fsop_i.h"
 #include "fs/io.h"
 #include "common/util.h"
+
+#include <pthread.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -79,20 +82,47 @@ static int vx_parse(const char *name, struct vx_req *q)
 	return 0;
 }
 
+/* The caller gave up, or the mount is going away. */
 static bool interrupted(void *req)
 {
-	return fuse_req_interrupted(req);
+	struct fs_session *s = fsop_session(req);
+
+	return fuse_req_interrupted(req) || (s->se && fuse_session_exited(s->se));
 }
 
+/*
+ * Warmups that fetch run on FUSE threads for as long as their range
+ * takes, so at most a quarter of the threads may do so at once: the rest
+ * keep serving the mount (and its INTERRUPT requests).  Beyond that the
+ * answer is EBUSY, which gannetctl retries.
+ */
 static int vx_do(fuse_req_t req, fuse_ino_t fino, const struct vx_req *q,
 		 uint64_t *cached, uint64_t *total)
 {
 	struct fs_session *s = fsop_session(req);
+	int max = ((struct fsop_ctx *)fuse_req_userdata(req))->opts.max_threads;
+	uint32_t limit = (uint32_t)GN_MAX(1, max / 4);
 	struct fs_cred c;
+	int ret;
 
+	if (q->fetch) {
+		pthread_mutex_lock(&s->rd_lock);
+		ret = s->warm_calls >= limit ? -EBUSY : 0;
+		if (!ret)
+			s->warm_calls++;
+		pthread_mutex_unlock(&s->rd_lock);
+		if (ret)
+			return ret;
+	}
 	fsop_cred(req, &c);
-	return fs_warm_file(s, &c, fsop_ino(s, fino), q->off, q->len, q->fetch,
-			    interrupted, req, cached, total);
+	ret = fs_warm_file(s, &c, fsop_ino(s, fino), q->off, q->len, q->fetch,
+			   interrupted, req, cached, total);
+	if (q->fetch) {
+		pthread_mutex_lock(&s->rd_lock);
+		s->warm_calls--;
+		pthread_mutex_unlock(&s->rd_lock);
+	}
+	return ret;
 }
 
 /* gannet.prefetch reads as the current list's FILES FETCHED FAILED BYTES. */

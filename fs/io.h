@@ -107,6 +107,7 @@ int fs_io_read_chunk(struct fs_session *s, const struct fs_chunk *c,
  * and *cached those of them the caches hold at the end.  in's chunk map
  * must be installed (an open handle).  Errors as fs_io_read.  Blocking.
  */
+#define FS_WARM_INFLIGHT_MAX ((uint64_t)8 << 20)	/* warmup bytes in flight */
 int fs_io_warm(struct fs_session *s, struct fs_inode *in, uint64_t off,
 	       uint64_t len, bool fetch, bool (*stop)(void *), void *arg,
 	       uint64_t *cached, uint64_t *total);

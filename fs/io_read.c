@@ -149,23 +149,24 @@ static void run_publish(struct fs_session *s, struct run *r)
 		uint32_t boff = i * GN_BLOCK_SIZE;
 		uint32_t blen = GN_MIN(GN_BLOCK_SIZE, r->ask - boff);
 
+		if (r->fill[i]) {
+			memcpy(r->refs[i].data, r->tmp + boff, blen);
+			/* The digest goes with the block to the disk tier. */
+			fs_cache_publish_tag(s->cache, &r->refs[i], blen, r->c.digest);
+			fs_cache_put(s->cache, &r->refs[i]);
+			r->fill[i] = false;
+		}
 		if ((r->spill[i] || r->warm) && s->dcache) {
 			struct fs_cache_key key = { r->c.id, r->c.version,
 						    (r->off + boff) / GN_BLOCK_SIZE };
 
 			/* Copied before return; dropped (and counted) when
 			 * the tier's queue is full, as evictions are, except
-			 * for a warmup, which waits for room. */
+			 * for a warmup, which waits for room (after the RAM
+			 * block is published: readers never wait on it). */
 			fs_dcache_spill(s->dcache, &key, r->c.digest, r->tmp + boff,
 					blen, r->warm);
 		}
-		if (!r->fill[i])
-			continue;
-		memcpy(r->refs[i].data, r->tmp + boff, blen);
-		/* The digest goes with the block to the disk tier. */
-		fs_cache_publish_tag(s->cache, &r->refs[i], blen, r->c.digest);
-		fs_cache_put(s->cache, &r->refs[i]);
-		r->fill[i] = false;
 	}
 	if (r->out) {
 		uint32_t a = GN_MAX(r->want_a, r->off);
@@ -885,17 +886,27 @@ static int warm_chunk(struct fs_session *s, struct fs_inode *in,
 	bool again;
 	int ret;
 
-	fs_io_read_begin(s, e - a);
+	/* Its own budget: a warmup waits on the disk tier's writer, and
+	 * foreground reads must not wait behind it. */
+	pthread_mutex_lock(&s->rd_lock);
+	while (s->warm_bytes && s->warm_bytes + (e - a) > FS_WARM_INFLIGHT_MAX)
+		pthread_cond_wait(&s->rd_cond, &s->rd_lock);
+	s->warm_bytes += e - a;
+	pthread_mutex_unlock(&s->rd_lock);
 	plan_chunk(s, c, a, e, NULL, &rs);
 	ret = fetch_runs(s, in, &rs, &again);
 	runs_free(s->cache, &rs);
-	fs_io_read_end(s, e - a);
+	pthread_mutex_lock(&s->rd_lock);
+	s->warm_bytes -= e - a;
+	pthread_cond_broadcast(&s->rd_cond);
+	pthread_mutex_unlock(&s->rd_lock);
 	return ret;
 }
 
-int fs_io_warm(struct fs_session *s, struct fs_inode *in, uint64_t off,
-	       uint64_t len, bool fetch, bool (*stop)(void *), void *arg,
-	       uint64_t *cached, uint64_t *total)
+/* One pass over the range: fetch (when asked) and count. */
+static int warm_pass(struct fs_session *s, struct fs_inode *in, uint64_t off,
+		     uint64_t len, bool fetch, bool (*stop)(void *), void *arg,
+		     uint64_t *cached, uint64_t *total)
 {
 	uint64_t pos = off, end = off + GN_MIN(len, UINT64_MAX - off);
 	int tries = 0;
@@ -936,6 +947,21 @@ int fs_io_warm(struct fs_session *s, struct fs_inode *in, uint64_t off,
 		tries = 0;
 		pos = cend;
 	}
+}
+
+int fs_io_warm(struct fs_session *s, struct fs_inode *in, uint64_t off,
+	       uint64_t len, bool fetch, bool (*stop)(void *), void *arg,
+	       uint64_t *cached, uint64_t *total)
+{
+	int ret = warm_pass(s, in, off, len, fetch, stop, arg, cached, total);
+
+	if (ret || !fetch)
+		return ret;
+	/* What the caches hold now: the first chunks may have been evicted
+	 * by the last ones, and spills still queued are not indexed yet. */
+	if (s->dcache)
+		fs_dcache_drain(s->dcache);
+	return warm_pass(s, in, off, len, false, NULL, NULL, cached, total);
 }
 
 int fs_io_read_chunk(struct fs_session *s, const struct fs_chunk *c,

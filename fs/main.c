@@ -453,6 +453,7 @@ int main(int argc, char **argv)
 	ctx.s = &s;
 	ctx.opts.readdirplus = a.readdirplus;
 	ctx.opts.mountpoint = mnt;
+	ctx.opts.max_threads = a.max_threads;
 	se = fuse_session_new(&fargs, &fsop_ops, sizeof(fsop_ops), &ctx);
 	if (!se) {
 		fprintf(stderr, PROG ": bad FUSE options\n");

@@ -137,7 +137,8 @@ static void *plist_main(void *arg)
 {
 	struct fs_session *s = arg;
 	struct fs_plist *p = s->plist;
-	uint64_t budget = (s->conf->cache_size + s->conf->cache_dir_size) / 2;
+	uint64_t budget = (s->conf->cache_size +
+			   (s->dcache ? s->conf->cache_dir_size : 0)) / 2;
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
@@ -242,7 +243,7 @@ int fs_plist_set(struct fs_session *s, const struct fs_cred *c, uint64_t dir,
 			memcpy(paths[n], q, l);
 			paths[n++][l] = '\0';
 		}
-		q += l + 1;
+		q = nl ? nl + 1 : end;
 	}
 	pthread_mutex_lock(&p->lock);
 	list_free(p);
