@@ -144,6 +144,25 @@ gn_stop_ds() {
 	GN_DS_PID[$i]=
 }
 
+# gn_other_user_may_enter: the test runs commands as another user (nobody,
+# with setpriv): it needs setpriv and must reach mount points under $T.
+gn_other_user_may_enter() {
+	gn_need_cmd setpriv
+	chmod 755 "$T"
+}
+
+# gn_kill_all_ds: kill -9 every data server started; gn_restart_all_ds:
+# start them again on their stores and ports, and wait until all are up.
+gn_kill_all_ds() {
+	local i
+	for i in "${!GN_DS_DIR[@]}"; do gn_stop_ds "$i" KILL; done
+}
+gn_restart_all_ds() {
+	local i
+	for i in "${!GN_DS_DIR[@]}"; do gn_start_ds "$i"; done
+	gn_wait_ds "${#GN_DS_DIR[@]}"
+}
+
 # gn_wait_ds N: until the MDS counts N data servers up.
 gn_wait_ds() {
 	local n=$1

@@ -34,9 +34,8 @@ before=$(listed)
 # f1 3 chunks, f2 2, f4 3, with the default 2 replicas.
 gn_expect_eq 16 "$before" "chunk versions on the data servers"
 
-for i in 1 2 3; do gn_stop_ds "$i" KILL; done
-for i in 1 2 3; do gn_start_ds "$i"; done
-gn_wait_ds 3
+gn_kill_all_ds
+gn_restart_all_ds
 gn_expect_eq "$before" "$(listed)" "chunk versions after kill -9 of every data server"
 gn_expect_eq "0 0" "$(garbage)" "garbage and errors after kill -9"
 

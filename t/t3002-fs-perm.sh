@@ -6,10 +6,8 @@
 # through a supplementary group.
 . "$(dirname "$0")/lib-cluster.sh"
 gn_need_fuse
-gn_need_cmd setpriv
-
+gn_other_user_may_enter
 gn_cluster 3
-chmod 755 "$T"	# the other user must reach the mount point
 gn_mount "$T/mnt" -o allow_other
 D=$T/mnt/perm
 mkdir -m 755 "$D" && cd "$D" || gn_fail "set-up"

@@ -9,15 +9,12 @@
 
 gn_need_fuse
 gn_need_cmd python3
-gn_need_cmd setpriv
+gn_other_user_may_enter
 gn_cluster 3
-chmod 755 "$T"	# the other user must reach the mount point
 warm() { "$GN_CTL_BIN" --config=/dev/null warmup "$@"; }
 json() {	# file expr: evaluate expr on the parsed object j
 	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
 }
-ds_down() { for i in 1 2 3; do gn_stop_ds "$i" KILL; done; }
-ds_up() { for i in 1 2 3; do gn_start_ds "$i"; done; gn_wait_ds 3; }
 # same DIR: every file of the source tree reads back identical under DIR.
 same() {
 	(cd "$T/src" && find . -type f) | while read -r f; do
@@ -53,9 +50,9 @@ gn_expect_eq "$((9 << 20)) $((9 << 20))" "$(getfattr --absolute-names -n gannet.
 read -r c t < <(getfattr --absolute-names -n gannet.cached --only-values "$M/data/sub/sparse")
 [ "$c" = "$t" ] && [ "$t" -le $((4 << 20)) ] ||
 	gn_fail "sparse file: $c of $t bytes cached (its holes must cost nothing)"
-ds_down
+gn_kill_all_ds
 bad=$(same "$M/data") || gn_fail "$bad differs with the data servers down"
-ds_up
+gn_restart_all_ds
 
 # 2. Permission and bad paths.
 setpriv --reuid=65534 --regid=65534 --clear-groups "$GN_CTL_BIN" --config=/dev/null \
@@ -94,7 +91,7 @@ gn_mount "$M" -o "$OPTS"
 warm --parallel=2 "$M/data" >"$T/out" || gn_fail "warmup into the disk tier: $(cat "$T/out")"
 gn_umount "$M"
 gn_mount "$M" -o "$OPTS"
-ds_down
+gn_kill_all_ds
 bad=$(same "$M/data") || gn_fail "$bad differs from the disk tier after a remount"
 gn_umount "$M"
 gn_log "RAM, disk tier, reports and refusals checked"

@@ -9,11 +9,8 @@
 
 gn_need_fuse
 gn_need_cmd python3
-gn_need_cmd setpriv
+gn_other_user_may_enter
 gn_cluster 3
-chmod 755 "$T"	# the other user must reach the mount point
-ds_down() { for i in 1 2 3; do gn_stop_ds "$i" KILL; done; }
-ds_up() { for i in 1 2 3; do gn_start_ds "$i"; done; gn_wait_ds 3; }
 setlist() {	# dir list [setpriv args]: set gannet.prefetch, print the errno name
 	local d=$1 l=$2; shift 2
 	"$@" /usr/bin/python3 -c '
@@ -42,11 +39,11 @@ gn_expect_eq OK "$(setlist "$M/d" "$(printf 'f2\n./f5\n\nsub/big\nnope\n')")" "s
 gn_wait_for 20 settled 4 || gn_fail "list not fetched: $(status)"
 read -r n f x bytes < <(status)
 gn_expect_eq "4 3 1 $((300002 + 300005 + (6 << 20)))" "$n $f $x $bytes" "files, fetched, failed, bytes"
-ds_down
+gn_kill_all_ds
 cmp -s "$M/d/f2" "$T/f2" && cmp -s "$M/d/f5" "$T/f5" && cmp -s "$M/d/sub/big" "$T/big" ||
 	gn_fail "a listed file differs with the data servers down"
 cat "$M/d/f3" >/dev/null 2>&1 && gn_fail "a file not on the list was fetched"
-ds_up
+gn_restart_all_ds
 
 # 2. Another user's list, set on a directory it may write, with paths from
 # the mount's root: what that user cannot read is not fetched.
@@ -55,10 +52,10 @@ gn_expect_eq OK "$(setlist "$M/d" "$(printf '/d/f1\n/d/secret\n/d/../d/f4\n')" \
 gn_wait_for 20 settled 3 || gn_fail "second list not fetched: $(status)"
 read -r n f x _ < <(status)
 gn_expect_eq "3 1 2" "$n $f $x" "files, fetched, failed (unreadable, '..')"
-ds_down
+gn_kill_all_ds
 cmp -s "$M/d/f1" "$T/f1" || gn_fail "f1 of the second list differs with the data servers down"
 cat "$M/d/secret" >/dev/null 2>&1 && gn_fail "a file the setter may not read was fetched"
-ds_up
+gn_restart_all_ds
 
 # 3. A new list replaces the old one; bad lists change nothing.
 setlist "$M/d" "sub/big" >/dev/null
