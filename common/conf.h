@@ -49,6 +49,7 @@ struct gn_conf_ds {
 	int64_t workers;
 	uint64_t reserve;
 	uint64_t scrub_rate;
+	int64_t scrub_interval_s;
 	int64_t zstd_level;
 	int64_t heartbeat_ms;
 	int64_t metrics_port;

@@ -56,6 +56,8 @@ static const struct gn_conf_key keys[] = {
 	  "free space kept on the disk; writes beyond it fail with ENOSPC" },
 	{ "ds", "scrub_rate", GN_CONF_SIZE, OFF(ds.scrub_rate), "32M", 0, SZ_MAX, NULL,
 	  "bytes per second re-verified by the scrubber, 0 = off" },
+	{ "ds", "scrub_interval_s", GN_CONF_INT, OFF(ds.scrub_interval_s), "86400", 0, 31622400, NULL,
+	  "seconds from the start of one scrub pass to the start of the next, 0 = back to back" },
 	{ "ds", "zstd_level", GN_CONF_INT, OFF(ds.zstd_level), "3", 1, 19, NULL,
 	  "zstd level for directories with compression = zstd" },
 	{ "ds", "heartbeat_ms", GN_CONF_INT, OFF(ds.heartbeat_ms), "2000", 100, MS_MAX, NULL,

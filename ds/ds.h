@@ -42,6 +42,7 @@ struct ds_opts {
 	int workers;
 	uint64_t reserve;
 	uint64_t scrub_rate;		/* bytes/s, 0 = off */
+	int64_t scrub_interval_s;	/* pass start to pass start; 0 = none */
 	int zstd_level;
 	int heartbeat_ms;
 	int metrics_port;		/* 0 = off */
@@ -122,8 +123,10 @@ void ds_mdslink_stop(struct ds_mdslink *l);
 void ds_mdslink_report_bad(struct ds_mdslink *l, uint64_t chunk_id,
 			   uint64_t version, const char *reason);
 
-/* Scrubber (scrub.c): rate in bytes/s, > 0. */
-int ds_scrub_start(struct ds *ds, uint64_t rate, struct ds_scrub **out);
+/* Scrubber (scrub.c): rate in bytes/s, > 0; a pass starts at start-up and
+ * then at most every interval_s seconds (0: as soon as one ends). */
+int ds_scrub_start(struct ds *ds, uint64_t rate, int64_t interval_s,
+		   struct ds_scrub **out);
 void ds_scrub_stop(struct ds_scrub *s);
 
 /* Fill a DsInfo's numbers (id, addr, state, capacity, free, chunks, uuid).

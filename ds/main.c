@@ -130,6 +130,7 @@ int main(int argc, char **argv)
 	o.workers = (int)c.ds.workers;
 	o.reserve = c.ds.reserve;
 	o.scrub_rate = c.ds.scrub_rate;
+	o.scrub_interval_s = c.ds.scrub_interval_s;
 	o.zstd_level = (int)c.ds.zstd_level;
 	o.heartbeat_ms = (int)c.ds.heartbeat_ms;
 	o.metrics_port = (int)c.ds.metrics_port;

@@ -1,7 +1,9 @@
 /*
  * scrub.c - background re-verification of every stored version, read from
  * the disk (O_DIRECT where possible) at no more than `rate` bytes per
- * second, in (chunk id, version) order, pass after pass.  Damage is handled
+ * second, in (chunk id, version) order, one pass per `interval` (as
+ * Ceph's deep scrub: a store verified back to back would keep its disk
+ * busy for good, competing with every foreground read).  Damage is handled
  * by the store (quarantine) and its on_bad callback (count, report to the
  * MDS); this file only walks and paces.
  */
@@ -23,6 +25,7 @@
 struct ds_scrub {
 	struct ds *ds;
 	uint64_t rate;
+	int64_t interval_ns;
 	pthread_t thr;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -87,14 +90,16 @@ static void *scrub_main(void *arg)
 			aid = aver = 0;
 			pass_versions = 0;
 			/* Do not spin over an empty or tiny store. */
-			stop = sleep_until(s, GN_MAX(next, gn_mono_ns() + (int64_t)IDLE_MS * 1000000));
+			stop = sleep_until(s, GN_MAX(GN_MAX(next, pass_start + s->interval_ns),
+						     gn_mono_ns() + (int64_t)IDLE_MS * 1000000));
 			pass_start = gn_mono_ns();
 		}
 	}
 	return NULL;
 }
 
-int ds_scrub_start(struct ds *ds, uint64_t rate, struct ds_scrub **out)
+int ds_scrub_start(struct ds *ds, uint64_t rate, int64_t interval_s,
+		   struct ds_scrub **out)
 {
 	struct ds_scrub *s = xcalloc(1, sizeof(*s));
 	pthread_condattr_t ca;
@@ -102,6 +107,7 @@ int ds_scrub_start(struct ds *ds, uint64_t rate, struct ds_scrub **out)
 
 	s->ds = ds;
 	s->rate = rate;
+	s->interval_ns = interval_s * 1000000000;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -284,7 +284,8 @@ int ds_start(const struct ds_opts *o, struct ds **out)
 	ret = ds_mdslink_start(ds, &ds->link);
 	if (ret)
 		goto out;
-	if (ds->o.scrub_rate && (ret = ds_scrub_start(ds, ds->o.scrub_rate, &ds->scrub)))
+	if (ds->o.scrub_rate && (ret = ds_scrub_start(ds, ds->o.scrub_rate,
+						   ds->o.scrub_interval_s, &ds->scrub)))
 		goto out;
 	if (ds->o.metrics_port && (ret = start_metrics(ds, host)))
 		goto out;

@@ -228,5 +228,9 @@ const uint8_t *ds__ver_block(struct ds_ver *v, uint32_t k, int *err,
 /* Read whole file region [0, len) with retries on short reads;
  * returns bytes read (short only at EOF) or -errno. */
 ssize_t ds_pread_full(int fd, void *buf, size_t len, off_t off);
+/* The first bytes of the file fd, at most maxlen (a multiple of 4 KiB),
+ * asking no more than the file holds (rounded up to 4 KiB, as O_DIRECT
+ * wants); as ds_pread_full otherwise. */
+ssize_t ds_pread_head(int fd, void *buf, size_t maxlen);
 
 #endif

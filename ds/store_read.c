@@ -148,7 +148,8 @@ int ds__ver_open(struct ds_store *st, uint64_t id, uint64_t version,
 		fd = openat(st->sub_fd[ds_subdir_of(id)], name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ENOENT : -errno;
-	n = ds_pread_full(fd, hdrbuf, readlen, 0);
+	n = flags & O_DIRECT ? ds_pread_head(fd, hdrbuf, readlen)
+			     : ds_pread_full(fd, hdrbuf, readlen, 0);
 	if (n == -EINVAL && (flags & O_DIRECT)) {
 		/* Direct I/O refused for this file after all: read through
 		 * the page cache (dropped again by the caller). */
@@ -426,7 +427,7 @@ int ds_store_verify(struct ds_store *st, uint64_t chunk_id, uint64_t version,
 			break;
 		}
 		if (i > 0)
-			n = ds_pread_full(fd, buf, DS_BUF_SIZE, 0);
+			n = ds_pread_head(fd, buf, DS_BUF_SIZE);
 		if (n < 0) {
 			ret = (int)n;
 			break;

@@ -2,7 +2,8 @@
 # t2002-ds-damage: with a real MDS and three data servers, a flipped byte
 # in a stored chunk file is never returned as data: a read gets DATA_LOSS,
 # the scrubber finds damage by itself, both are reported to the MDS, and
-# the MDS has the replica copied again from a good one (re-replication).
+# the MDS has the replica copied again from a good one (re-replication);
+# the scrubber makes one pass per scrub_interval_s.
 . "$(dirname "$0")/lib-cluster.sh"
 . "$(dirname "$0")/lib-ds.sh"
 
@@ -47,6 +48,20 @@ gn_wait_for 10 grep -q "reported bad chunk chunk=$(printf %016x "$id")" "$T/ds$b
 gn_wait_for 20 ds_check_file /b 2 || gn_fail "damaged replica of /b not repaired: $(ds_chunks /b)"
 scrubbed() { [ "$("$GN_TT" ds-stat "${GN_DS_ADDR[$bad]}" | sed -n 's/^scrubbed_blocks=//p')" -gt 0 ]; }
 gn_wait_for 10 scrubbed || gn_fail "scrubber verified no good block"
+
+# 3. One pass at start-up, then one per scrub_interval_s (a day by
+# default): once the first pass is over the count stays put; with 0 the
+# passes follow each other.
+blocks() { "$GN_TT" ds-stat "${GN_DS_ADDR[$bad]}" | sed -n 's/^scrubbed_blocks=//p'; }
+settled() { local a; a=$(blocks); sleep 1.5; [ "$a" = "$(blocks)" ]; }
+gn_wait_for 30 settled || gn_fail "the start-up scrub pass did not end"
+once=$(blocks)
+sleep 3
+gn_expect_eq "$once" "$(blocks)" "scrubbed blocks after the start-up pass"
+gn_stop_ds "$bad"
+gn_start_ds "$bad" --scrub-rate=64M --scrub-interval-s=0
+more() { [ "$(blocks)" -gt "$once" ]; }
+gn_wait_for 20 more || gn_fail "no second pass with scrub_interval_s=0: $(blocks) blocks, one pass $once"
 
 # Nothing else was damaged or lost on the way.
 gn_wait_for 10 ds_check_file /a 2 || gn_fail "/a changed: $(ds_chunks /a)"

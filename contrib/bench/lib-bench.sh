@@ -55,7 +55,7 @@ bench_gannet_up() {
 		pf=$BENCH_TMP/g/ds$i.port
 		"$BENCH_BUILD/gannet-ds" --config=/dev/null --listen=127.0.0.1:0 \
 			--data-dir="$BENCH_TMP/g/ds$i" --mds="$BENCH_GANNET_MDS" \
-			--metrics-port=0 --reserve=0 --port-file="$pf" \
+			--metrics-port=0 --reserve=0 --port-file="$pf" ${GN_DS_ARGS:-} \
 			>"$BENCH_TMP/g/ds$i.log" 2>&1 &
 		BENCH_PIDS+=($!)
 		bench_wait_for 15 test -s "$pf" || bench_die "gannet-ds $i did not start"
