@@ -200,6 +200,15 @@ struct fs_inode {
 	struct fs_readahead ra;	/* sequential stream detection */
 	bool kernel_sig_valid;
 	uint64_t kernel_sig;	/* chunk map digest the kernel's pages match */
+	/* The size and times last handed to the kernel (entries, getattr,
+	 * setattr); `mixed` when two different ones went out since the
+	 * kernel last dropped its attributes, as replies may reach it out of
+	 * order.  Lets open skip dropping attributes that are current. */
+	struct {
+		bool valid, mixed;
+		uint64_t size;
+		struct timespec mtime, ctime;
+	} kattr;
 };
 
 /* ------------------------------------------------------------------ */
@@ -358,8 +367,16 @@ struct fs_inode *fs_inode_find(struct fs_session *s, uint64_t ino);
 void fs_inode_ref(struct fs_session *s, struct fs_inode *in);
 /* Drop a reference from fs_inode_get/find/ref. */
 void fs_inode_put(struct fs_session *s, struct fs_inode *in);
-/* The kernel learnt ino (fuse_reply_entry/create succeeded). */
-void fs_inode_lookup(struct fs_session *s, uint64_t ino, uint32_t mode);
+/* The kernel learnt ino (fuse_reply_entry/create succeeded); kst, when
+ * not NULL, is the stat it was given (see fs_inode_kattr_note). */
+void fs_inode_lookup(struct fs_session *s, uint64_t ino, uint32_t mode,
+		     const struct stat *kst);
+/* The kernel is being given these attributes of in (takes in->lock). */
+void fs_inode_kattr_note(struct fs_inode *in, const struct stat *kst);
+/* Whether the kernel holds exactly fresh's size and times, as far as this
+ * client can know; when it may not, forgets what it knew, as the caller
+ * is to drop the kernel's attributes (takes in->lock). */
+bool fs_inode_kattr_current(struct fs_inode *in, const struct stat *fresh);
 /* The kernel forgot n lookups of ino. */
 void fs_inode_forget(struct fs_session *s, uint64_t ino, uint64_t n);
 /* Call fn on every inode with a reference held (for unmount flush). */

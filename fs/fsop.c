@@ -61,6 +61,7 @@ void fsop_fix_stat(struct fs_session *s, struct stat *st)
 			if ((uint64_t)st->st_blocks * 512 < size)
 				st->st_blocks = (blkcnt_t)((size + 511) / 512);
 		}
+		fs_inode_kattr_note(in, st);
 		fs_inode_put(s, in);
 	}
 	st->st_ino = fsop_fino(s, st->st_ino);
@@ -85,7 +86,7 @@ void fsop_reply_entry(fuse_req_t req, struct fs_session *s,
 
 	fsop_entry_param(s, a, &e);
 	/* Count first: a forget may race in right after the reply. */
-	fs_inode_lookup(s, a->st.st_ino, a->st.st_mode);
+	fs_inode_lookup(s, a->st.st_ino, a->st.st_mode, &e.attr);
 	if (fuse_reply_entry(req, &e) == -ENOENT)
 		fs_inode_forget(s, a->st.st_ino, 1);	/* interrupted */
 }

@@ -169,7 +169,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			/* The kernel counts a lookup for every entry with a
 			 * node id it gets from readdirplus. */
 			if (ep.ino)
-				fs_inode_lookup(s, e->attr.st.st_ino, e->type);
+				fs_inode_lookup(s, e->attr.st.st_ino, e->type,
+						e->has_attr && i >= 2 ? &ep.attr : NULL);
 		} else {
 			struct stat st = { 0 };
 

@@ -72,6 +72,7 @@ static int fsop_do_open(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *
 	uint64_t ino = fsop_ino(s, fino);
 	struct fs_inode *in = fs_inode_get(s, ino);
 	struct gn_rpc_result res;
+	struct fs_attr fresh;
 	struct fs_cred c;
 	int ret;
 
@@ -90,13 +91,16 @@ static int fsop_do_open(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *
 	ret = file_setup(s, in, (Gannet__OpenReply *)res.reply, fi, out);
 	if (ret)
 		mdsc_close(s, &c, ino, ((Gannet__OpenReply *)res.reply)->handle);
+	/* The kernel's size may predate another client's close: drop its
+	 * attributes unless they are these (a getattr round trip saved on
+	 * most opens of files that did not change). */
+	if (!ret && !fi->keep_cache && s->kops &&
+	    (fs_attr_from_pb(((Gannet__OpenReply *)res.reply)->attr, &fresh) ||
+	     !fs_inode_kattr_current(in, &fresh.st)))
+		s->kops->inval_inode(s, ino, false);
 	gn_rpc_result_release(&res);
-	if (!ret) {
+	if (!ret)
 		in = NULL;	/* the file holds the reference */
-		/* The kernel's size may predate another client's close. */
-		if (!fi->keep_cache && s->kops)
-			s->kops->inval_inode(s, ino, false);
-	}
 out:
 	fs_inode_put(s, in);
 	return ret;
@@ -159,7 +163,7 @@ void fsop_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto fail;
 	}
 	fsop_entry_param(s, &a, &e);
-	fs_inode_lookup(s, a.st.st_ino, a.st.st_mode);
+	fs_inode_lookup(s, a.st.st_ino, a.st.st_mode, &e.attr);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		fs_inode_forget(s, a.st.st_ino, 1);
 		file_abort(s, f);

@@ -170,7 +170,8 @@ void fs_inode_put(struct fs_session *s, struct fs_inode *in)
 	pthread_mutex_unlock(&s->itab_lock);
 }
 
-void fs_inode_lookup(struct fs_session *s, uint64_t ino, uint32_t mode)
+void fs_inode_lookup(struct fs_session *s, uint64_t ino, uint32_t mode,
+		     const struct stat *kst)
 {
 	struct fs_inode *in;
 
@@ -180,6 +181,43 @@ void fs_inode_lookup(struct fs_session *s, uint64_t ino, uint32_t mode)
 	pthread_mutex_unlock(&s->itab_lock);
 	/* mode only informs; racing writers store the same type bits */
 	__atomic_store_n(&in->mode, mode & S_IFMT, __ATOMIC_RELAXED);
+	if (kst)
+		fs_inode_kattr_note(in, kst);
+}
+
+static bool ts_eq(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+void fs_inode_kattr_note(struct fs_inode *in, const struct stat *kst)
+{
+	pthread_mutex_lock(&in->lock);
+	if (in->kattr.valid &&
+	    (in->kattr.size != (uint64_t)kst->st_size ||
+	     !ts_eq(&in->kattr.mtime, &kst->st_mtim) ||
+	     !ts_eq(&in->kattr.ctime, &kst->st_ctim)))
+		in->kattr.mixed = true;
+	in->kattr.valid = true;
+	in->kattr.size = (uint64_t)kst->st_size;
+	in->kattr.mtime = kst->st_mtim;
+	in->kattr.ctime = kst->st_ctim;
+	pthread_mutex_unlock(&in->lock);
+}
+
+bool fs_inode_kattr_current(struct fs_inode *in, const struct stat *fresh)
+{
+	bool cur;
+
+	pthread_mutex_lock(&in->lock);
+	cur = in->kattr.valid && !in->kattr.mixed &&
+	      in->kattr.size == (uint64_t)fresh->st_size &&
+	      ts_eq(&in->kattr.mtime, &fresh->st_mtim) &&
+	      ts_eq(&in->kattr.ctime, &fresh->st_ctim);
+	if (!cur)
+		in->kattr.valid = in->kattr.mixed = false;
+	pthread_mutex_unlock(&in->lock);
+	return cur;
 }
 
 void fs_inode_forget(struct fs_session *s, uint64_t ino, uint64_t n)

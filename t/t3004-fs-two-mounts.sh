@@ -23,6 +23,14 @@ cmp "$T/ref" "$B/f" || gn_fail "B reads A's 5 MB rewrite"
 printf 'short' >"$A/f"
 gn_expect_eq short "$(cat "$B/f")" "B sees the file shrink"
 gn_expect_eq 5 "$(stat -c %s "$B/f")" "B's stat size after shrink"
+# fstat of a fresh handle: B's kernel held the old size (open may keep
+# only attributes that are current).
+fsize() { python3 -c 'import os, sys; print(os.fstat(os.open(sys.argv[1], os.O_RDONLY)).st_size)' "$1"; }
+gn_expect_eq 5 "$(fsize "$B/f")" "B's fstat after open"
+printf 'longer' >>"$A/f"
+gn_expect_eq 11 "$(fsize "$B/f")" "B's fstat after open, once A appended"
+gn_expect_eq 11 "$(fsize "$B/f")" "B's fstat after a second open"
+printf 'short' >"$A/f"
 # B writes, A reads (both directions), also through a handle A opened
 # before B's write? No: close-to-open only promises a new open.
 printf 'from-b' >>"$B/f"

@@ -260,8 +260,8 @@ START_TEST(test_inode_refcount)
 	fs_session_init(&s, &conf.client);
 	/* A reference alone keeps it; the kernel's lookups keep it. */
 	in = fs_inode_get(&s, 42);
-	fs_inode_lookup(&s, 42, S_IFREG);
-	fs_inode_lookup(&s, 42, S_IFREG);
+	fs_inode_lookup(&s, 42, S_IFREG, NULL);
+	fs_inode_lookup(&s, 42, S_IFREG, NULL);
 	fs_inode_put(&s, in);
 	again = fs_inode_find(&s, 42);
 	ck_assert_ptr_eq(again, in);
@@ -276,7 +276,7 @@ START_TEST(test_inode_refcount)
 	fs_inode_forget(&s, 43, 5);
 	/* Many inodes: the table grows and finds them all. */
 	for (uint64_t i = 1; i <= 5000; i++)
-		fs_inode_lookup(&s, i * 977, S_IFREG);
+		fs_inode_lookup(&s, i * 977, S_IFREG, NULL);
 	for (uint64_t i = 1; i <= 5000; i++) {
 		in = fs_inode_find(&s, i * 977);
 		ck_assert_ptr_nonnull(in);
@@ -290,12 +290,49 @@ START_TEST(test_inode_refcount)
 }
 END_TEST
 
+/* What open trusts to skip dropping the kernel's attributes. */
+START_TEST(test_inode_kattr)
+{
+	struct gn_conf conf;
+	struct fs_session s;
+	struct fs_inode *in;
+	struct stat x = { .st_size = 100 }, y = x;
+
+	gn_conf_init(&conf);
+	fs_session_init(&s, &conf.client);
+	x.st_mtim.tv_sec = 5;
+	y.st_mtim.tv_sec = 6;
+	fs_inode_lookup(&s, 7, S_IFREG, NULL);
+	in = fs_inode_find(&s, 7);
+	/* Nothing handed out yet: the kernel's view is unknown. */
+	ck_assert(!fs_inode_kattr_current(in, &x));
+	fs_inode_lookup(&s, 7, S_IFREG, &x);
+	ck_assert(fs_inode_kattr_current(in, &x));
+	ck_assert(!fs_inode_kattr_current(in, &y));
+	/* Forgotten after a mismatch: the caller drops the kernel's copy. */
+	ck_assert(!fs_inode_kattr_current(in, &x));
+	/* Two different replies out: either may be the one the kernel kept. */
+	fs_inode_kattr_note(in, &x);
+	fs_inode_kattr_note(in, &y);
+	ck_assert(!fs_inode_kattr_current(in, &y));
+	fs_inode_kattr_note(in, &y);
+	ck_assert(fs_inode_kattr_current(in, &y));
+	y.st_ctim.tv_nsec = 1;
+	ck_assert(!fs_inode_kattr_current(in, &y));
+	fs_inode_put(&s, in);
+	fs_inode_forget(&s, 7, 2);
+	fs_session_release(&s);
+	gn_conf_release(&conf);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *su = suite_create("fs_chunkmap");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_put_find_sorted);
+	tcase_add_test(tc, test_inode_kattr);
 	tcase_add_test(tc, test_truncate);
 	tcase_add_test(tc, test_seek_data_hole);
 	tcase_add_test(tc, test_sig);
