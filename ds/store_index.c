@@ -143,6 +143,7 @@ struct ds_idx_ent *ds_index_put(struct ds_index *ix, const struct ds_chunk_stat 
 	}
 	e->s = *s;
 	e->kept = false;
+	e->unsynced = false;
 	set_src(e, src);
 	ix->stored_bytes += s->stored_bytes;
 	return e;
@@ -155,7 +156,8 @@ void ds_index_keep(struct ds_index *ix, struct ds_idx_ent *e)
 	e->kept = true;
 	ix->live--;
 	e->s.nsrc = 0;
-	set_src(e, NULL);
+	free(e->src);
+	e->src = NULL;
 }
 
 bool ds_index_del(struct ds_index *ix, uint64_t id, uint64_t version)

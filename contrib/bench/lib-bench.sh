@@ -46,7 +46,7 @@ bench_gannet_up() {
 	mkdir -p "$mnt" "$BENCH_TMP/g/mds"
 	"$BENCH_BUILD/gannet-mds" --config=/dev/null --listen=127.0.0.1:0 \
 		--data-dir="$BENCH_TMP/g/mds" --metrics-port=0 \
-		--port-file="$BENCH_TMP/g/mds.port" >"$BENCH_TMP/g/mds.log" 2>&1 &
+		--port-file="$BENCH_TMP/g/mds.port" ${GN_MDS_ARGS:-} >"$BENCH_TMP/g/mds.log" 2>&1 &
 	BENCH_PIDS+=($!)
 	bench_wait_for 15 test -s "$BENCH_TMP/g/mds.port" || bench_die "gannet-mds did not start"
 	BENCH_GANNET_MDS=127.0.0.1:$(cat "$BENCH_TMP/g/mds.port")
