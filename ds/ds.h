@@ -96,8 +96,6 @@ int ds_rpc_write_chunk(void *svc, struct gn_rpc_call *call,
 		       const ProtobufCMessage *req, const struct gn_bulk *data);
 int ds_rpc_read_chunk(void *svc, struct gn_rpc_call *call,
 		      const ProtobufCMessage *req, const struct gn_bulk *data);
-int ds_rpc_sync_chunks(void *svc, struct gn_rpc_call *call,
-		       const ProtobufCMessage *req, const struct gn_bulk *data);
 int ds_rpc_delete_chunk(void *svc, struct gn_rpc_call *call,
 			const ProtobufCMessage *req, const struct gn_bulk *data);
 int ds_rpc_replicate_chunk(void *svc, struct gn_rpc_call *call,

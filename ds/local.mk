@@ -4,7 +4,7 @@ noinst_LTLIBRARIES += libds.la
 libds_la_SOURCES = \
 	%reldir%/ds.h %reldir%/store.h %reldir%/store_i.h \
 	%reldir%/store.c %reldir%/store_io.c %reldir%/store_read.c \
-	%reldir%/store_index.c %reldir%/store_share.c %reldir%/store_sync.c \
+	%reldir%/store_index.c %reldir%/store_share.c \
 	%reldir%/rpc_chunk.c %reldir%/rpc_table.c %reldir%/replicate.c \
 	%reldir%/mdslink.c %reldir%/scrub.c %reldir%/server.c
 libds_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ZSTD_CFLAGS) \

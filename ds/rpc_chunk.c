@@ -5,7 +5,7 @@
  *
  * WriteChunk replicates along a chain: the payload is verified and held in
  * a pooled buffer, forwarded asynchronously to the next replica (with the
- * rest of the chain) while this server writes (and syncs) its own copy, and
+ * rest of the chain) while this server writes and syncs its own copy, and
  * the call succeeds only when both have.  A failing replica is named in
  * the detail as "replica HOST:PORT: ..." so the client can ask the MDS for
  * another placement.
@@ -29,7 +29,6 @@
 #define DS_ADDR_MAX 255
 #define FWD_DEFAULT_MS 30000
 #define LIST_MAX 65536
-#define SYNC_MAX 131072		/* chunks one CommitWrite may publish */
 
 /* ------------------------------------------------------------------ */
 /* WriteChunk                                                         */
@@ -300,7 +299,6 @@ int ds_rpc_write_chunk(void *svc, struct gn_rpc_call *call,
 		.cksums = rq->cksums, .ncksums = rq->n_cksums,
 		.extents = rq->extents, .nextents = rq->n_extents / 2,
 		.compression = (enum ds_compression)rq->compression,
-		.defer_sync = rq->defer_sync,
 	};
 	const char *rest[DS_MAX_CHAIN];
 	struct ds_chunk_stat st;
@@ -417,40 +415,6 @@ int ds_rpc_read_chunk(void *svc, struct gn_rpc_call *call,
 /* ------------------------------------------------------------------ */
 /* DeleteChunk, ReplicateChunk, ListChunks, Stat                      */
 /* ------------------------------------------------------------------ */
-
-/* ------------------------------------------------------------------ */
-/* SyncChunks                                                         */
-/* ------------------------------------------------------------------ */
-
-int ds_rpc_sync_chunks(void *svc, struct gn_rpc_call *call,
-		       const ProtobufCMessage *req, const struct gn_bulk *data)
-{
-	struct ds *ds = svc;
-	const Gannet__SyncChunksRequest *rq = (const Gannet__SyncChunksRequest *)req;
-	Gannet__SyncChunksReply rep = GANNET__SYNC_CHUNKS_REPLY__INIT;
-	size_t missing = 0;
-	int ret;
-
-	(void)data;
-	if (rq->n_chunk_ids != rq->n_versions || rq->n_chunk_ids > SYNC_MAX) {
-		gn_rpc_call_set_error(call, "sync of %zu chunk ids and %zu versions"
-				      " (equal counts, at most %d)", rq->n_chunk_ids,
-				      rq->n_versions, SYNC_MAX);
-		return -EINVAL;
-	}
-	ret = ds_store_sync(ds->store, rq->chunk_ids, rq->versions, rq->n_chunk_ids,
-			    &missing);
-	if (ret == -ENOENT)
-		gn_rpc_call_set_error(call, "chunk %016" PRIx64 " version %" PRIu64
-				      " is not on this server", rq->chunk_ids[missing],
-				      rq->versions[missing]);
-	else if (ret)
-		gn_rpc_call_set_error(call, "cannot sync %zu chunks: %s",
-				      rq->n_chunk_ids, gn_strerror(ret));
-	if (ret)
-		return ret;
-	return gn_rpc_reply(call, &rep.base);
-}
 
 int ds_rpc_delete_chunk(void *svc, struct gn_rpc_call *call,
 			const ProtobufCMessage *req, const struct gn_bulk *data)

@@ -7,7 +7,6 @@
 const struct gn_rpc_method ds_rpc_methods[] = {
 	{ "/gannet.Ds/WriteChunk", &gannet__write_chunk_request__descriptor, ds_rpc_write_chunk },
 	{ "/gannet.Ds/ReadChunk", &gannet__read_chunk_request__descriptor, ds_rpc_read_chunk },
-	{ "/gannet.Ds/SyncChunks", &gannet__sync_chunks_request__descriptor, ds_rpc_sync_chunks },
 	{ "/gannet.Ds/DeleteChunk", &gannet__delete_chunk_request__descriptor, ds_rpc_delete_chunk },
 	{ "/gannet.Ds/ReplicateChunk", &gannet__replicate_chunk_request__descriptor, ds_rpc_replicate_chunk },
 	{ "/gannet.Ds/ListChunks", &gannet__list_chunks_request__descriptor, ds_rpc_list_chunks },

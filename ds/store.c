@@ -514,13 +514,6 @@ int ds_store_open(const struct ds_store_opts *opts, struct ds_store **out)
 	if (ret)
 		goto out;
 	expire_quarantine(st);
-	/* Versions an earlier run wrote with defer_sync and never synced
-	 * (it was killed): durable from here on, as the scan assumes. */
-	if (syncfs(st->dir_fd)) {
-		ret = -errno;
-		log_err("cannot sync file system of '%s': %s", st->dir, strerror(errno));
-		goto out;
-	}
 	ret = gn_bufpool_new(DS_BUF_SIZE, opts->nbufs ? opts->nbufs : 16, &st->pool);
 	if (ret)
 		goto out;

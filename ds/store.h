@@ -29,13 +29,6 @@
  * fdatasync'ed, renamed into place and the directory fsync'ed before
  * ds_store_commit() returns.  A crash leaves either the old state or the
  * whole new version; temporary leftovers are removed by ds_store_open().
- * With defer_sync the version is renamed into place and served at once but
- * is durable only after ds_store_sync() names it (the client's write-back
- * syncs before it commits a version at the MDS, so a version the MDS
- * points at is always durable).  ds_store_open() first syncs the whole
- * file system, so what an earlier run left unsynced is durable from then
- * on unless the machine itself went down; then a version cut short fails
- * the scan's size check and is quarantined.
  *
  * Errors are negative errno values: -ENOENT unknown chunk or version,
  * -EINVAL / -EFBIG bad arguments, -GN_ERR_CKSUM checksum mismatch,
@@ -129,8 +122,6 @@ struct ds_write_req {
 	 * even when a newer version of the chunk is stored here (a newer
 	 * one may be an uncommitted leftover of a failed write). */
 	bool copy;
-	/* Skip the syncs: durable only after ds_store_sync() (see top). */
-	bool defer_sync;
 };
 
 struct ds_wbuf;	/* a version being built; owns one pooled buffer */
@@ -166,17 +157,6 @@ int ds_store_commit(struct ds_store *st, struct ds_wbuf *w,
 
 /* Release w and its buffer; NULL is fine. */
 void ds_wbuf_free(struct ds_wbuf *w);
-
-/*
- * Make versions (ids[i], versions[i]) durable: the files of those written
- * with defer_sync, and of the older versions they take blocks from, are
- * written back and fdatasync'ed, and their directories fsync'ed.  Versions
- * already durable cost nothing.  -ENOENT when a version is not stored here
- * (*missing, if not NULL, gets its index in ids); -EIO when the disk fails.
- * Blocks on disk I/O; concurrent calls are fine.
- */
-int ds_store_sync(struct ds_store *st, const uint64_t *ids,
-		  const uint64_t *versions, size_t n, size_t *missing);
 
 /* prepare + commit + free in one call, from a contiguous buffer. */
 int ds_store_write(struct ds_store *st, const struct ds_write_req *req,

@@ -81,7 +81,6 @@ struct ds_idx_ent {
 	struct ds_idx_ent *next;
 	struct ds_chunk_stat s;		/* s.nsrc: entries in src */
 	bool kept;
-	bool unsynced;			/* written with defer_sync, not yet synced */
 	uint32_t refs;
 	uint64_t *src;			/* NULL when s.nsrc == 0 */
 };

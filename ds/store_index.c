@@ -143,7 +143,6 @@ struct ds_idx_ent *ds_index_put(struct ds_index *ix, const struct ds_chunk_stat 
 	}
 	e->s = *s;
 	e->kept = false;
-	e->unsynced = false;
 	set_src(e, src);
 	ix->stored_bytes += s->stored_bytes;
 	return e;

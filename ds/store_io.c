@@ -245,23 +245,18 @@ void ds_wbuf_free(struct ds_wbuf *w)
 }
 
 /*
- * Create a temporary version file, with O_DIRECT when want_direct and the
- * file system allows it.  A version synced at once is written with
- * O_DIRECT: measured here (ext4 on virtio, 4 MiB files, write + fdatasync +
- * rename + directory fsync, one writer) it is faster than writing through
- * the page cache, whose write-back stalls behind the journal commits of the
- * directory syncs (see contrib/bench/ds-bench).  A version whose sync is
- * deferred goes through the page cache: the kernel then writes many of
- * them back together, which with four writers measured 1.5-1.8x the
- * O_DIRECT write + fdatasync of each.  Reads stay buffered so hot chunks
- * are served from the page cache.
+ * Create a temporary version file.  Chunk files are written with O_DIRECT
+ * when the file system allows it: measured here (ext4 on virtio, 4 MiB
+ * files, write + fdatasync + rename + directory fsync) it is about twice as
+ * fast as writing through the page cache, whose write-back stalls behind
+ * the journal commits of the directory syncs (see contrib/bench/ds-bench).
+ * Reads stay buffered so hot chunks are served from the page cache.
  */
-static int open_tmp(struct ds_store *st, int sub, const char *tmp, bool want_direct,
-		    bool *direct)
+static int open_tmp(struct ds_store *st, int sub, const char *tmp, bool *direct)
 {
 	int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, fd;
 
-	*direct = want_direct && __atomic_load_n(&st->direct, __ATOMIC_RELAXED);
+	*direct = __atomic_load_n(&st->direct, __ATOMIC_RELAXED);
 	fd = openat(st->sub_fd[sub], tmp, flags | (*direct ? O_DIRECT : 0), 0644);
 	if (fd < 0 && *direct && errno == EINVAL) {
 		/* tmpfs and some others refuse O_DIRECT at open. */
@@ -274,17 +269,15 @@ static int open_tmp(struct ds_store *st, int sub, const char *tmp, bool want_dir
 
 /* Write the regions runs (nruns (offset, length) pairs, ascending; the
  * same offsets in img and in the file) to a new file tmp of subdir sub,
- * and sync it unless defer (then through the page cache: see
- * ds_store_sync).  *bytes gets the bytes written. */
+ * and sync it.  *bytes gets the bytes written. */
 static int write_file(struct ds_store *st, int sub, const char *tmp,
-		      uint8_t *img, uint32_t *runs, size_t nruns, bool defer,
-		      uint64_t *bytes)
+		      uint8_t *img, uint32_t *runs, size_t nruns, uint64_t *bytes)
 {
 	uint32_t *last = &runs[2 * nruns - 1];
 	bool direct;
 	int fd, ret = 0;
 
-	fd = open_tmp(st, sub, tmp, !defer, &direct);
+	fd = open_tmp(st, sub, tmp, &direct);
 	if (fd < 0)
 		return fd;
 	if (direct) {
@@ -315,7 +308,7 @@ static int write_file(struct ds_store *st, int sub, const char *tmp,
 				__atomic_store_n(&st->direct, false, __ATOMIC_RELAXED);
 				close(fd);
 				unlinkat(st->sub_fd[sub], tmp, 0);
-				fd = open_tmp(st, sub, tmp, true, &direct);
+				fd = open_tmp(st, sub, tmp, &direct);
 				if (fd < 0)
 					return fd;
 				continue;
@@ -328,7 +321,7 @@ static int write_file(struct ds_store *st, int sub, const char *tmp,
 		}
 		*bytes += done;
 	}
-	if (!ret && !defer && fdatasync(fd))
+	if (!ret && fdatasync(fd))
 		ret = -errno;
 	if (close(fd) && !ret)
 		ret = -errno;
@@ -344,7 +337,7 @@ static int write_file(struct ds_store *st, int sub, const char *tmp,
  * stored, or -errno.
  */
 static int publish(struct ds_store *st, const struct ds_hdr *h, const char *tmp,
-		   bool copy, bool defer, struct ds_chunk_stat *s)
+		   bool copy, struct ds_chunk_stat *s)
 {
 	pthread_mutex_t *stripe = &st->stripe[h->chunk_id % DS_NSTRIPES];
 	int sub = ds_subdir_of(h->chunk_id), ret = 0;
@@ -378,7 +371,7 @@ static int publish(struct ds_store *st, const struct ds_hdr *h, const char *tmp,
 		old = ds_index_ent(&st->ix, h->chunk_id, h->version);
 		if (old)	/* the same version again: an idempotent retry */
 			ds__retire(st, old, false);
-		ds_index_put(&st->ix, s, h->src)->unsynced = defer;
+		ds_index_put(&st->ix, s, h->src);
 		pthread_mutex_unlock(&st->lock);
 	}
 	pthread_mutex_unlock(stripe);
@@ -387,7 +380,7 @@ static int publish(struct ds_store *st, const struct ds_hdr *h, const char *tmp,
 	if (ret)
 		return ret;
 	/* The rename is durable only once the directory is. */
-	if (!drop && !defer && fsync(st->sub_fd[sub])) {
+	if (!drop && fsync(st->sub_fd[sub])) {
 		log_err("cannot sync chunk directory of '%s': %s", name, strerror(errno));
 		return -errno;
 	}
@@ -395,11 +388,10 @@ static int publish(struct ds_store *st, const struct ds_hdr *h, const char *tmp,
 }
 
 /* Write the image img of version h (the file regions in runs, see
- * write_file) under a temporary name, sync it (unless r->defer_sync) and
- * publish it. */
+ * write_file) under a temporary name, sync it and publish it. */
 static int write_version(struct ds_store *st, const struct ds_hdr *h,
-			 uint8_t *img, uint32_t *runs, size_t nruns,
-			 const struct ds_write_req *r, struct ds_chunk_stat *stat)
+			 uint8_t *img, uint32_t *runs, size_t nruns, bool copy,
+			 struct ds_chunk_stat *stat)
 {
 	int sub = ds_subdir_of(h->chunk_id), ret;
 	uint64_t size = 0, seq;
@@ -416,7 +408,7 @@ static int write_version(struct ds_store *st, const struct ds_hdr *h,
 	seq = __atomic_add_fetch(&st->tmp_seq, 1, __ATOMIC_RELAXED);
 	snprintf(tmp, sizeof(tmp), "%016" PRIx64 ".%016" PRIx64 ".tmp.%" PRIu64,
 		 h->chunk_id, h->version, seq);
-	ret = write_file(st, sub, tmp, img, runs, nruns, r->defer_sync, &size);
+	ret = write_file(st, sub, tmp, img, runs, nruns, &size);
 	if (!ret) {
 		s.chunk_id = h->chunk_id;
 		s.version = h->version;
@@ -425,7 +417,7 @@ static int write_version(struct ds_store *st, const struct ds_hdr *h,
 		s.digest = h->digest;
 		s.stored_bytes = size;
 		s.nsrc = (uint8_t)h->nsrc;
-		ret = publish(st, h, tmp, r->copy, r->defer_sync, &s);
+		ret = publish(st, h, tmp, copy, &s);
 	}
 	if (ret) {
 		unlinkat(st->sub_fd[sub], tmp, 0);
@@ -710,7 +702,7 @@ int ds_store_commit(struct ds_store *st, struct ds_wbuf *w,
 		nruns = 1;
 	}
 	ds_hdr_encode(&h, img);
-	ret = write_version(st, &h, img, runs, nruns, r, stat);
+	ret = write_version(st, &h, img, runs, nruns, r->copy, stat);
 out:
 	ds__ver_close(&base);
 	put_buf(st, scratch);

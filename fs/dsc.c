@@ -8,7 +8,6 @@
 #include "proto/ds.pb-c.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,7 +119,6 @@ int dsc_write(struct fs_session *s, struct gn_rpc_channel *ch,
 	req.compression = c->compression;
 	req.n_chain = nchain;
 	req.chain = (char **)chain;
-	req.defer_sync = true;
 	ret = gn_rpc_call(ch, "/gannet.Ds/WriteChunk", &req.base, data, len,
 			  &gannet__write_chunk_reply__descriptor, &o, &res);
 	if (!ret) {
@@ -134,144 +132,5 @@ int dsc_write(struct fs_session *s, struct gn_rpc_channel *ch,
 	}
 	gn_rpc_result_release(&res);
 	free(flat);
-	return ret;
-}
-
-/* ---- SyncChunks ---- */
-
-/* The SyncChunks of one data server, and the wait for all of them. */
-struct sync_one {
-	uint32_t ds;
-	Gannet__SyncChunksRequest req;
-	uint64_t *ids, *vers;
-	int err;
-	char detail[sizeof(((struct gn_rpc_result *)0)->detail)];
-	struct sync_all *all;
-};
-
-struct sync_all {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	size_t left;
-};
-
-static void sync_done(struct gn_rpc_result *res, void *arg)
-{
-	struct sync_one *o = arg;
-
-	o->err = res->err;
-	memcpy(o->detail, res->detail, sizeof(o->detail));
-	gn_rpc_result_release(res);
-	free(res);
-	pthread_mutex_lock(&o->all->lock);
-	if (!--o->all->left)
-		pthread_cond_signal(&o->all->cond);
-	pthread_mutex_unlock(&o->all->lock);
-}
-
-/* The sync of data server ds in (*o)[0..*no), added if new (room for n
- * versions).  Moves *o: valid until the next call. */
-static struct sync_one *sync_of(struct sync_one **o, size_t *no, uint32_t ds, size_t n)
-{
-	struct sync_one *x;
-
-	for (size_t i = 0; i < *no; i++)
-		if ((*o)[i].ds == ds)
-			return &(*o)[i];
-	*o = xrealloc(*o, (*no + 1) * sizeof(**o));
-	x = &(*o)[(*no)++];
-	memset(x, 0, sizeof(*x));
-	x->ds = ds;
-	x->ids = xmalloc(n * sizeof(*x->ids));
-	x->vers = xmalloc(n * sizeof(*x->vers));
-	return x;
-}
-
-/* Whether the replica on ds synced. */
-static bool synced_on(const struct sync_one *o, size_t no, uint32_t ds)
-{
-	for (size_t i = 0; i < no; i++)
-		if (o[i].ds == ds)
-			return !o[i].err;
-	return false;
-}
-
-int dsc_sync(struct fs_session *s, struct fs_chunk *v, size_t n)
-{
-	struct sync_all all = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
-	struct sync_one *o = NULL;
-	Gannet__ReqHeader h = GANNET__REQ_HEADER__INIT;
-	struct gn_rpc_callopts opts = { .timeout_ms = (int)s->conf->op_timeout_ms };
-	size_t no = 0;
-	int ret = 0;
-
-	if (!n)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		for (int r = 0; r < v[i].nrep; r++) {
-			struct sync_one *x = sync_of(&o, &no, v[i].rep[r], n);
-
-			x->ids[x->req.n_chunk_ids++] = v[i].id;
-			x->vers[x->req.n_versions++] = v[i].version;
-		}
-	}
-	fill_header(s, &h, opts.timeout_ms);
-	all.left = no;
-	for (size_t i = 0; i < no; i++) {
-		struct gn_rpc_channel *ch;
-		const char *addr;
-		struct sync_one *x = &o[i];
-		size_t cnt = x->req.n_chunk_ids;
-		int err;
-
-		gannet__sync_chunks_request__init(&x->req);
-		x->req.h = &h;
-		x->req.n_chunk_ids = x->req.n_versions = cnt;
-		x->req.chunk_ids = x->ids;
-		x->req.versions = x->vers;
-		x->all = &all;
-		/* x->err is sync_done's once the call started: it may run
-		 * before gn_rpc_call_async returns. */
-		err = fs_session_ds(s, x->ds, &ch, &addr);
-		if (!err)
-			err = gn_rpc_call_async(ch, "/gannet.Ds/SyncChunks", &x->req.base,
-						NULL, 0, &gannet__sync_chunks_reply__descriptor,
-						&opts, sync_done, x);
-		if (err) {
-			x->err = err;
-			pthread_mutex_lock(&all.lock);
-			all.left--;
-			pthread_mutex_unlock(&all.lock);
-		}
-	}
-	pthread_mutex_lock(&all.lock);
-	while (all.left)
-		pthread_cond_wait(&all.cond, &all.lock);
-	pthread_mutex_unlock(&all.lock);
-
-	for (size_t i = 0; i < no; i++)
-		if (o[i].err)
-			log_warn("sync of %zu chunks failed ds=%u err='%s' detail='%s'",
-				 o[i].req.n_chunk_ids, o[i].ds, gn_strerror(o[i].err),
-				 o[i].detail);
-	/* Only the replicas that synced go to the MDS: it then counts the
-	 * chunk short of its policy and copies it, as for a lost server.
-	 * None: whatever the servers said (ENOENT, a deadline), to the
-	 * application it is the write-back failing, EIO, as a local disk's. */
-	for (size_t i = 0; i < n && !ret; i++) {
-		uint8_t k = 0;
-
-		for (int r = 0; r < v[i].nrep; r++)
-			if (synced_on(o, no, v[i].rep[r]))
-				v[i].rep[k++] = v[i].rep[r];
-		v[i].nrep = k;
-		if (!k)
-			ret = -EIO;
-	}
-	for (size_t i = 0; i < no; i++) {
-		free(o[i].ids);
-		free(o[i].vers);
-	}
-	free(o);
 	return ret;
 }

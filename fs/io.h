@@ -187,23 +187,12 @@ int dsc_read_async(struct fs_session *s, struct gn_rpc_channel *ch,
 /* WriteChunk of the ranges r[0..nr) of buf (chunk bytes at their chunk
  * offsets; one range is sent as such, several as extents) as version c on
  * base_version, with the chain given; *length and *digest are the stored
- * version's.  Sent with defer_sync: durable only after dsc_sync(). */
+ * version's. */
 int dsc_write(struct fs_session *s, struct gn_rpc_channel *ch,
 	      const struct fs_chunk *c, uint64_t base_version,
 	      uint32_t base_length, uint32_t chunk_length, const char *buf,
 	      const struct fs_range *r, uint32_t nr, const char *const *chain,
 	      size_t nchain, uint32_t *length, uint64_t *digest);
-
-/*
- * Make the uploaded versions v[0..n) durable: one SyncChunks to each data
- * server holding any of them, all at once, each with a deadline of
- * op_timeout_ms (the servers may have much to write back).  The replicas
- * that failed are logged and taken out of v[i].rep, so that the commit
- * names only durable ones (the MDS then restores the count, as for a lost
- * server).  0, or -EIO when some version has no replica left.  Blocks; any
- * thread but the RPC poller.
- */
-int dsc_sync(struct fs_session *s, struct fs_chunk *v, size_t n);
 
 /* Check a ReadChunk reply for [off, off+want) of a chunk and copy the
  * verified bytes into dst (zeros past the chunk's length).  -GN_ERR_CKSUM

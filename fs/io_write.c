@@ -15,9 +15,7 @@
  * server (FAILED_PRECONDITION/ENOENT) or the MDS gave a new chunk id, the
  * whole chunk is rebuilt in the buffer (read-modify-write) and sent.  Uploaded versions go
  * into the inode's map at once (so reads see them) and into `pending`,
- * which the next sync makes durable on the data servers (uploads do not
- * wait for their disks: dsc_sync) and commits to the MDS in one
- * CommitWrite.
+ * which the next sync commits to the MDS in one CommitWrite.
  *
  * Memory: each buffer spans its chunk but is charged to the session's
  * fs_wbmem (writeback_limit) only for the FS_WBMEM_UNITs it holds bytes
@@ -747,10 +745,7 @@ int fs_io_sync(struct fs_session *s, struct fs_inode *in, uint64_t handle,
 	in->committing = true;
 	pthread_mutex_unlock(&in->lock);
 
-	/* The MDS must never point at a version that is not durable. */
-	ret = dsc_sync(s, v, n);
-	if (!ret)
-		ret = mdsc_commit(s, c, in->ino, handle, v, n, set_size, size, &attr);
+	ret = mdsc_commit(s, c, in->ino, handle, v, n, set_size, size, &attr);
 
 	pthread_mutex_lock(&in->lock);
 	in->committing = false;

@@ -30,7 +30,6 @@ static struct ds_store *st;
 static int nbad;
 static uint64_t bad_id, bad_ver;
 static bool buffered;	/* write through the page cache, not O_DIRECT */
-static bool defer;	/* put() with defer_sync */
 
 static void on_bad(void *arg, uint64_t id, uint64_t ver, const char *why)
 {
@@ -107,7 +106,7 @@ static int put(uint64_t id, uint64_t ver, uint64_t base, uint32_t base_len,
 		.chunk_id = id, .version = ver, .base_version = base,
 		.base_length = base_len, .offset = off, .chunk_length = chunk_len,
 		.cksums = ck, .ncksums = gn_cksum_blocks(data, len, ck),
-		.compression = comp, .defer_sync = defer,
+		.compression = comp,
 	};
 	return ds_store_write(st, &r, data, len, s);
 }
@@ -935,74 +934,6 @@ START_TEST(test_delete_many_versions)
 }
 END_TEST
 
-/* Versions written with defer_sync are served at once; ds_store_sync()
- * names versions (and through them the older files they take blocks
- * from), refuses unknown or deleted ones with -ENOENT and the index of the
- * first, and the versions survive a restart. */
-START_TEST(test_deferred_sync)
-{
-	unsigned char *a = xbuf(4 * MiB), *b = xbuf(4 * MiB);
-	uint64_t ids[3] = { 60, 60, 61 }, vers[3] = { 1, 2, 1 };
-	struct ds_chunk_stat s;
-	size_t miss = 99;
-
-	fill_random(a, 4 * MiB, 60);
-	memcpy(b, a, 4 * MiB);
-	defer = true;
-	ck_assert_int_eq(put_full(60, 1, a, 4 * MiB, 0), 0);
-	expect_read(60, 1, 0, 0, a, 4 * MiB);
-	s = patch(60, 2, 1, b, 4 * MiB, 2 * MiB, 3, 0);
-	ck_assert_uint_eq(s.nsrc, 1);		/* takes blocks from v1 */
-	ck_assert_int_eq(put_full(61, 1, b, MiB, 0), 0);
-	defer = false;
-	expect_read(60, 2, 0, 0, b, 4 * MiB);
-
-	ck_assert_int_eq(ds_store_sync(st, ids + 1, vers + 1, 1, &miss), 0);
-	ck_assert_int_eq(ds_store_sync(st, ids, vers, 3, &miss), 0);
-	ck_assert_int_eq(ds_store_sync(st, ids, vers, 0, &miss), 0);
-	/* Again: nothing left to sync, still fine. */
-	ck_assert_int_eq(ds_store_sync(st, ids, vers, 3, NULL), 0);
-
-	vers[1] = 9;
-	ck_assert_int_eq(ds_store_sync(st, ids, vers, 3, &miss), -ENOENT);
-	ck_assert_uint_eq(miss, 1);
-	vers[1] = 2;
-	ck_assert_int_eq(ds_store_delete(st, 61, 1), 0);
-	ck_assert_int_eq(ds_store_sync(st, ids, vers, 3, &miss), -ENOENT);
-	ck_assert_uint_eq(miss, 2);
-	/* v1, deleted while v2 takes blocks from it, is kept, not live. */
-	ck_assert_int_eq(ds_store_delete(st, 60, 1), 0);
-	ck_assert_int_eq(ds_store_sync(st, ids, vers, 1, &miss), -ENOENT);
-	ck_assert_int_eq(ds_store_sync(st, ids + 1, vers + 1, 1, &miss), 0);
-
-	/* Many at once (one syncfs), one of them missing. */
-	{
-		uint64_t mid[40], mver[40];
-
-		defer = true;
-		for (int i = 0; i < 40; i++) {
-			mid[i] = 100 + i;
-			mver[i] = 1;
-			ck_assert_int_eq(put_full(mid[i], 1, a + i * BS, BS, 0), 0);
-		}
-		defer = false;
-		ck_assert_int_eq(ds_store_sync(st, mid, mver, 40, &miss), 0);
-		mver[39] = 2;
-		ck_assert_int_eq(ds_store_sync(st, mid, mver, 40, &miss), -ENOENT);
-		ck_assert_uint_eq(miss, 39);
-		expect_read(139, 1, 0, 0, a + 39 * BS, BS);
-	}
-
-	ds_store_close(st);
-	ck_assert_int_eq(open_store(0), 0);
-	expect_read(60, 2, 0, 0, b, 4 * MiB);
-	ck_assert_int_eq(ds_store_verify(st, 60, 2, NULL), 0);
-	ck_assert_int_eq(ds_store_sync(st, ids + 1, vers + 1, 1, &miss), 0);
-	free(a);
-	free(b);
-}
-END_TEST
-
 static Suite *suite(void)
 {
 	Suite *s = suite_create("ds_store");
@@ -1028,7 +959,6 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_delete_many);
 	tcase_add_test(tc, test_index);
 	tcase_add_test(tc, test_delete_many_versions);
-	tcase_add_test(tc, test_deferred_sync);
 	suite_add_tcase(s, tc);
 	return s;
 }
