@@ -42,7 +42,7 @@ bench_wait_for() {	# seconds command...
 
 # --- Gannet: 1 MDS + 3 DS on 127.0.0.1, mounted at $1 ---
 bench_gannet_up() {
-	local mnt=$1 opts=${2:-} i pf
+	local mnt=$1 opts=${2:-${GN_MOUNT_OPTS:-}} i pf
 	mkdir -p "$mnt" "$BENCH_TMP/g/mds"
 	"$BENCH_BUILD/gannet-mds" --config=/dev/null --listen=127.0.0.1:0 \
 		--data-dir="$BENCH_TMP/g/mds" --metrics-port=0 \
