@@ -52,21 +52,21 @@ settle() {
 	gn_fail "uploads did not settle"
 }
 
-head -c $((16 * 1024 * 1024)) /dev/urandom >"$T/ref1"
-writer "$M/f1" "$T/ref1" "$T/go1" "$T/out1"
+head -c $((16 * 1024 * 1024)) /dev/urandom >"$T/ref"
+writer "$M/f1" "$T/ref" "$T/go" "$T/out"
 w=$REPLY
-gn_wait_for 20 test -e "$T/out1.written" || gn_fail "writer 1 did not write"
+gn_wait_for 20 test -e "$T/out.written" || gn_fail "the writer did not write"
 settle
 gn_stop_ds 1 KILL
-touch "$T/go1"
+touch "$T/go"
 wait "$w"
-gn_expect_eq "fsync=ok close=ok" "$(cat "$T/out1")" "fsync with one replica of each chunk left"
+gn_expect_eq "fsync=ok close=ok" "$(cat "$T/out")" "fsync with one replica of each chunk left"
 gn_umount "$M"
 gn_mount "$M" -o timeout_ms=2000,op_timeout_ms=6000
-cmp -s "$T/ref1" "$M/f1" || gn_fail "f1 differs on a fresh mount after the fsync"
+cmp -s "$T/ref" "$M/f1" || gn_fail "f1 differs on a fresh mount after the fsync"
 gn_umount "$M"
 gn_kill_all_ds
 gn_restart_all_ds
 gn_mount "$M" -o timeout_ms=2000,op_timeout_ms=6000
-cmp -s "$T/ref1" "$M/f1" || gn_fail "f1 differs after every data server was killed and restarted"
+cmp -s "$T/ref" "$M/f1" || gn_fail "f1 differs after every data server was killed and restarted"
 exit 0
