@@ -52,6 +52,9 @@ static int file_setup(struct fs_session *s, struct fs_inode *in,
 	fi->fh = (uintptr_t)f;
 	fi->direct_io = f->direct;
 	fi->keep_cache = keep && !f->direct;
+	/* A read-only handle has nothing to upload at close (fsop_flush), and
+	 * locks are the kernel's own: spare close(2) the FLUSH round trip. */
+	fi->noflush = !f->writable;
 	*out = f;
 	return 0;
 }
