@@ -198,6 +198,10 @@ struct fs_inode {
 	unsigned nopen;		/* open handles */
 	uint64_t wgen;		/* bumps when buffered bytes move to the map */
 	struct fs_readahead ra;	/* sequential stream detection */
+	/* Chunk 0 of a small file as a listing or the last open saw it:
+	 * open fetches it while the Open call is in flight (see
+	 * fs_io_open_hint); version 0 when there is none. */
+	struct fs_chunk hint;
 	bool kernel_sig_valid;
 	uint64_t kernel_sig;	/* chunk map digest the kernel's pages match */
 	/* The size and times last handed to the kernel (entries, getattr,

@@ -11,6 +11,7 @@
  */
 #include "config.h"
 #include "fs/fsop_i.h"
+#include "fs/io.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -26,6 +27,7 @@ struct dent {
 	uint32_t type;		/* S_IFMT bits */
 	bool has_attr;
 	struct fs_attr attr;
+	struct fs_chunk hint;	/* chunk 0 of a small file; version 0: none */
 };
 
 struct fs_dir {
@@ -46,8 +48,8 @@ static void dir_clear(struct fs_dir *d)
 	d->eof = false;
 }
 
-static void dir_add(struct fs_dir *d, const char *name, uint64_t ino, uint32_t type,
-		    const struct fs_attr *a)
+static struct dent *dir_add(struct fs_dir *d, const char *name, uint64_t ino,
+			    uint32_t type, const struct fs_attr *a)
 {
 	struct dent *e;
 
@@ -64,6 +66,7 @@ static void dir_add(struct fs_dir *d, const char *name, uint64_t ino, uint32_t t
 		e->has_attr = true;
 		e->attr = *a;
 	}
+	return e;
 }
 
 /* Fetch the next batch from the MDS; under d->lock. */
@@ -79,9 +82,11 @@ static int dir_fetch(fuse_req_t req, struct fs_session *s, struct fs_dir *d)
 	if (ret)
 		return ret;
 	r = (Gannet__ReadDirReply *)res.reply;
+	fs_session_add_servers(s, r->servers, r->n_servers);
 	for (size_t i = 0; i < r->n_entries; i++) {
 		const Gannet__DirEntry *de = r->entries[i];
 		struct fs_attr a;
+		struct dent *e;
 		bool ok;
 
 		if (!de->name || fsop_check_name(de->name) || strchr(de->name, '/') ||
@@ -95,7 +100,10 @@ static int dir_fetch(fuse_req_t req, struct fs_session *s, struct fs_dir *d)
 			a.attr_lease_ms = r->attr_lease_ms;
 			a.entry_lease_ms = r->attr_lease_ms;
 		}
-		dir_add(d, de->name, de->ino, de->type, ok ? &a : NULL);
+		e = dir_add(d, de->name, de->ino, de->type, ok ? &a : NULL);
+		if (ok && de->first_chunk &&
+		    (fs_chunk_from_pb(&e->hint, de->first_chunk) || e->hint.index))
+			e->hint.version = 0;
 		d->cookie = de->cookie;
 	}
 	/* An empty batch that is not eof would loop forever: treat as eof. */
@@ -168,9 +176,12 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				break;
 			/* The kernel counts a lookup for every entry with a
 			 * node id it gets from readdirplus. */
-			if (ep.ino)
+			if (ep.ino) {
 				fs_inode_lookup(s, e->attr.st.st_ino, e->type,
 						e->has_attr && i >= 2 ? &ep.attr : NULL);
+				if (e->hint.version)
+					fs_io_hint_set(s, e->ino, &e->hint);
+			}
 		} else {
 			struct stat st = { 0 };
 

@@ -86,6 +86,8 @@ static int fsop_do_open(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *
 		if (ret)
 			goto out;
 	}
+	if ((fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_DIRECT))
+		fs_io_open_hint(s, in);
 	ret = mdsc_open(s, &c, ino, (uint32_t)fi->flags, &res);
 	if (ret == -ENOENT)
 		ret = -ESTALE;	/* a stale dentry: the kernel looks up again */

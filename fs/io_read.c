@@ -401,7 +401,9 @@ static void plan_chunk(struct fs_session *s, const struct fs_chunk *c,
 	}
 }
 
-/* Send every run, wait, retry failures; returns the first error. */
+/* Send every run, wait, retry failures; returns the first error.  in is
+ * NULL for a fetch ahead of Open (fs_io_open_hint): one try per run, as
+ * the hint may be stale and the foreground read retries anyway. */
 static int fetch_runs(struct fs_session *s, struct fs_inode *in, struct runs *rs,
 		      bool *again)
 {
@@ -455,11 +457,11 @@ static int fetch_runs(struct fs_session *s, struct fs_inode *in, struct runs *rs
 				r->rep++;
 			}
 		}
-		if (r->err)
+		if (r->err && in)
 			r->err = run_retry(s, r);
 		if (r->err) {
 			run_abort(s->cache, r);
-			if (r->err == -ENOENT) {
+			if (r->err == -ENOENT && in) {
 				/* Version gone: the map is stale. */
 				*again = true;
 				r->err = fs_io_refresh_map(s, in);
@@ -581,6 +583,7 @@ struct fs_pf_job {
 	struct fs_pf_job *next;
 	struct fs_inode *in;	/* reference held */
 	uint64_t off, len;
+	struct fs_chunk hint;	/* version != 0: fetch len bytes of it */
 };
 
 /* Fetch [off, off+len) of in into the cache (no destination). */
@@ -616,6 +619,18 @@ static void prefetch_range(struct fs_session *s, struct fs_inode *in,
 	runs_free(s->cache, &rs);
 }
 
+/* Fetch [0, len) of chunk c into the cache, ahead of an Open. */
+static void prefetch_hint(struct fs_session *s, const struct fs_chunk *c,
+			  uint32_t len)
+{
+	struct runs rs = { 0 };
+	bool again;
+
+	plan_chunk(s, c, 0, len, NULL, &rs);
+	fetch_runs(s, NULL, &rs, &again);
+	runs_free(s->cache, &rs);
+}
+
 static void *prefetch_main(void *arg)
 {
 	struct fs_session *s = arg;
@@ -636,7 +651,10 @@ static void *prefetch_main(void *arg)
 			s->pfq_tail = NULL;
 		s->pfq_len--;
 		pthread_mutex_unlock(&s->pfq_lock);
-		prefetch_range(s, j->in, j->off, j->len);
+		if (j->hint.version)
+			prefetch_hint(s, &j->hint, (uint32_t)j->len);
+		else
+			prefetch_range(s, j->in, j->off, j->len);
 		pthread_mutex_lock(&s->pfq_lock);
 		s->pf_bytes -= j->len;
 		pthread_mutex_unlock(&s->pfq_lock);
@@ -646,34 +664,75 @@ static void *prefetch_main(void *arg)
 	return NULL;
 }
 
+/* Queue a job for [off, off+len) of in (of hint when not NULL); false
+ * when the queue is full or stopping. */
+static bool prefetch_job(struct fs_session *s, struct fs_inode *in,
+			 uint64_t off, uint64_t len, const struct fs_chunk *hint)
+{
+	struct fs_pf_job *j;
+
+	/* The job's reference, taken while ours holds the inode. */
+	fs_inode_ref(s, in);
+	pthread_mutex_lock(&s->pfq_lock);
+	if (s->pf_stopping || !s->npf_threads || s->pfq_len >= PF_QUEUE_MAX) {
+		pthread_mutex_unlock(&s->pfq_lock);
+		fs_inode_put(s, in);
+		return false;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->in = in;
+	j->off = off;
+	j->len = len;
+	if (hint)
+		j->hint = *hint;
+	if (s->pfq_tail)
+		s->pfq_tail->next = j;
+	else
+		s->pfq_head = j;
+	s->pfq_tail = j;
+	s->pfq_len++;
+	s->pf_bytes += j->len;
+	pthread_cond_signal(&s->pfq_cond);
+	pthread_mutex_unlock(&s->pfq_lock);
+	return true;
+}
+
 static void prefetch_queue(struct fs_session *s, struct fs_inode *in,
 			   uint64_t off, uint64_t len)
 {
-	for (uint64_t o = off; o < off + len; o += PF_JOB_MAX) {
-		struct fs_pf_job *j;
-
-		/* The job's reference, taken while ours holds the inode. */
-		fs_inode_ref(s, in);
-		pthread_mutex_lock(&s->pfq_lock);
-		if (s->pf_stopping || !s->npf_threads || s->pfq_len >= PF_QUEUE_MAX) {
-			pthread_mutex_unlock(&s->pfq_lock);
-			fs_inode_put(s, in);
+	for (uint64_t o = off; o < off + len; o += PF_JOB_MAX)
+		if (!prefetch_job(s, in, o, GN_MIN(PF_JOB_MAX, off + len - o), NULL))
 			return;
-		}
-		j = xcalloc(1, sizeof(*j));
-		j->in = in;
-		j->off = o;
-		j->len = GN_MIN(PF_JOB_MAX, off + len - o);
-		if (s->pfq_tail)
-			s->pfq_tail->next = j;
-		else
-			s->pfq_head = j;
-		s->pfq_tail = j;
-		s->pfq_len++;
-		s->pf_bytes += j->len;
-		pthread_cond_signal(&s->pfq_cond);
-		pthread_mutex_unlock(&s->pfq_lock);
-	}
+}
+
+void fs_io_hint_set(struct fs_session *s, uint64_t ino, const struct fs_chunk *c)
+{
+	struct fs_inode *in = fs_inode_find(s, ino);
+
+	if (!in)
+		return;
+	pthread_mutex_lock(&in->lock);
+	in->hint = *c;
+	pthread_mutex_unlock(&in->lock);
+	fs_inode_put(s, in);
+}
+
+void fs_io_open_hint(struct fs_session *s, struct fs_inode *in)
+{
+	struct fs_chunk c;
+
+	struct fs_cache_key key;
+
+	pthread_mutex_lock(&in->lock);
+	c = in->hint;
+	if (in->have_map)
+		c.version = 0;	/* another handle's map is fresher */
+	pthread_mutex_unlock(&in->lock);
+	if (!c.version || c.index || !c.length || !c.nrep || !s->cache)
+		return;
+	key = (struct fs_cache_key){ c.id, c.version, 0 };
+	if (!fs_cache_contains(s->cache, &key))
+		prefetch_job(s, in, 0, GN_MIN(c.length, FS_HINT_MAX), &c);
 }
 
 int fs_prefetch_start(struct fs_session *s)

@@ -849,6 +849,9 @@ void fs_io_closed(struct fs_inode *in)
 	if (in->nopen)
 		in->nopen--;
 	if (!in->nopen && !in->wb && !in->pending.n && !in->size_dirty) {
+		/* The next open of a small file fetches ahead from this. */
+		if (in->size <= GN_CHUNK_SIZE && in->map.n && in->map.v[0].index == 0)
+			in->hint = in->map.v[0];
 		in->have_map = false;
 		fs_chunkmap_release(&in->map);
 	}

@@ -154,12 +154,23 @@ int mds_ns_rename(struct mds *m, const struct mds_cred *c, uint64_t parent,
 int mds_ns_readlink(struct mds *m, const struct mds_cred *c, uint64_t ino,
 		    char **target);
 
+/* One chunk map entry (also in mds_dirent). */
+struct mds_chunk {
+	uint64_t index;
+	struct db_chunk c;
+	uint64_t base_version;
+};
+
 struct mds_dirent {
 	char name[MDS_NAME_MAX + 1];
 	uint64_t ino;
 	uint32_t type;
 	uint64_t cookie;
 	struct db_inode attr;		/* with plus */
+	/* With plus, for a regular file held whole in chunk 0 (size at most
+	 * GN_CHUNK_SIZE): that chunk, so the client can fetch it while its
+	 * Open is in flight.  first.c.version is 0 when there is none. */
+	struct mds_chunk first;
 };
 /* Up to max entries after cookie; *ents malloc'ed (caller frees). */
 int mds_ns_readdir(struct mds *m, const struct mds_cred *c, uint64_t ino,
@@ -188,11 +199,6 @@ int mds_ns_statfs(struct mds *m, struct mds_statfs *out);
 
 /* ---- files and chunks (ns_file.c) ---- */
 
-struct mds_chunk {
-	uint64_t index;
-	struct db_chunk c;
-	uint64_t base_version;
-};
 struct mds_open {
 	struct db_inode attr;
 	uint64_t handle;

@@ -22,6 +22,26 @@ void ns_chunk_key(uint8_t key[16], uint64_t ino, uint64_t index)
 	db_be64(key + 8, index);
 }
 
+int ns_get_chunk(struct db_txn *t, uint64_t ino, uint64_t index,
+		 struct mds_chunk *out)
+{
+	uint8_t key[16];
+	const void *v;
+	size_t vl;
+	int ret;
+
+	ns_chunk_key(key, ino, index);
+	ret = db_get(t, DB_CHUNK, key, sizeof(key), &v, &vl);
+	if (ret)
+		return ret;
+	if (vl != sizeof(struct db_chunk))
+		return -EIO;
+	memset(out, 0, sizeof(*out));
+	out->index = index;
+	memcpy(&out->c, v, sizeof(out->c));
+	return 0;
+}
+
 void ns_change(struct mds_changes *ch, enum mds_inval_kind kind,
 	       uint64_t ino, const char *name)
 {

@@ -284,9 +284,12 @@ MDS_RPC_HANDLER(readdir)
 	struct mds_dirent *e = NULL;
 	Gannet__DirEntry *de = NULL, **dp = NULL;
 	Gannet__Attr *attrs = NULL;
+	Gannet__ChunkInfo *ci = NULL;
+	uint32_t (*reps)[DB_MAX_REPLICAS] = NULL;
+	uint32_t *ids = NULL;
 	uint64_t session = mds_rpc_session(q->h);
 	struct mds_cred c;
-	size_t n = 0;
+	size_t n = 0, nids = 0;
 	bool eof = false;
 	int ret;
 
@@ -298,6 +301,9 @@ MDS_RPC_HANDLER(readdir)
 	de = xcalloc(n + 1, sizeof(*de));
 	dp = xcalloc(n + 1, sizeof(*dp));
 	attrs = xcalloc(n + 1, sizeof(*attrs));
+	ci = xcalloc(n + 1, sizeof(*ci));
+	reps = xcalloc(n + 1, sizeof(*reps));
+	ids = xcalloc(n * DB_MAX_REPLICAS + 1, sizeof(*ids));
 	for (size_t i = 0; i < n; i++) {
 		gannet__dir_entry__init(&de[i]);
 		de[i].name = e[i].name;
@@ -309,8 +315,15 @@ MDS_RPC_HANDLER(readdir)
 			de[i].attr = &attrs[i];
 			mds_lease_grant(m, session, e[i].ino, false);
 		}
+		if (e[i].first.c.version) {
+			mds_rpc_chunk(&e[i].first, &ci[i], reps[i]);
+			de[i].first_chunk = &ci[i];
+			for (size_t k = 0; k < ci[i].n_replicas; k++)
+				ids[nids++] = reps[i][k];
+		}
 		dp[i] = &de[i];
 	}
+	r.n_servers = mds_rpc_servers_of(m, ids, nids, &r.servers);
 	r.n_entries = n;
 	r.entries = dp;
 	r.eof = eof;
@@ -319,6 +332,10 @@ MDS_RPC_HANDLER(readdir)
 		r.attr_lease_ms = q->plus ? (uint32_t)mds_lease_ms(m) : 0;
 	}
 	ret = gn_rpc_reply(call, &r.base);
+	mds_rpc_servers_free(r.servers, r.n_servers);
+	free(ids);
+	free(reps);
+	free(ci);
 	free(attrs);
 	free(dp);
 	free(de);

@@ -36,6 +36,21 @@ printf 'short' >"$A/f"
 printf 'from-b' >>"$B/f"
 gn_expect_eq shortfrom-b "$(cat "$A/f")" "A reads B's append"
 
+# A listing hands B each small file's chunk 0, which B fetches while its
+# Open is in flight: after A rewrites one file in place (same size) and
+# replaces another, B must read the new bytes, not the listed versions.
+mkdir "$A/h"
+for i in 1 2 3; do head -c 100000 /dev/urandom >"$T/h$i"; cp "$T/h$i" "$A/h/f$i"; done
+ls -l "$B/h" >/dev/null
+cmp "$T/h3" "$B/h/f3" || gn_fail "B reads a listed file"
+head -c 100000 /dev/urandom >"$T/h1"; cp "$T/h1" "$A/h/f1"
+head -c 100000 /dev/urandom >"$T/h2"; cp "$T/h2" "$A/h/n2"; mv "$A/h/n2" "$A/h/f2"
+head -c 100000 /dev/urandom >"$T/h3"; cp "$T/h3" "$A/h/f3"
+cmp "$T/h1" "$B/h/f1" || gn_fail "B reads A's rewrite, not the listed version"
+cmp "$T/h2" "$B/h/f2" || gn_fail "B reads the file that replaced the listed one"
+cmp "$T/h3" "$B/h/f3" || gn_fail "B reads A's rewrite of a file B had read"
+rm -r "$A/h"
+
 # Namespace changes are seen across (entry leases recalled).
 ls "$B" >/dev/null
 mv "$A/f" "$A/g"

@@ -741,6 +741,59 @@ START_TEST(test_allocate_pending)
 }
 END_TEST
 
+/* readdir plus hands out chunk 0 of files held whole in it, as of the
+ * listing: none for empty files, larger files, directories, or without
+ * plus. */
+START_TEST(test_readdir_first_chunk)
+{
+	struct mds_open small, big, empty;
+	struct mds_chunk c0, c0b;
+	struct mds_dirent *e = NULL;
+	size_t n;
+	struct db_inode dn;
+	bool eof;
+
+	add_ds("uuid-1", "127.0.0.1:1");
+	add_ds("uuid-2", "127.0.0.1:2");
+	ck_assert_int_eq(mds_ns_mkdir(m, &root, 1, "d", 0755, 0, &dn, NULL), 0);
+	ck_assert_int_eq(mds_ns_create(m, &root, 0, 1, "big", 0644, 0, O_RDWR | O_CREAT, &big, NULL), 0);
+	ck_assert_int_eq(mds_ns_create(m, &root, 0, 1, "empty", 0644, 0, O_RDWR | O_CREAT, &empty, NULL), 0);
+	ck_assert_int_eq(mds_ns_create(m, &root, 0, 1, "small", 0644, 0, O_RDWR | O_CREAT, &small, NULL), 0);
+	commit_chunk(small.attr.ino, small.handle, 0, 100000, &c0);
+	commit_chunk(big.attr.ino, big.handle, 0, GN_CHUNK_SIZE, NULL);
+	commit_chunk(big.attr.ino, big.handle, 1, 10, NULL);
+
+	ck_assert_int_eq(mds_ns_readdir(m, &root, 1, 0, 10, true, &e, &n, &eof), 0);
+	ck_assert_uint_eq(n, 4);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(e[i].name, "small")) {
+			ck_assert_msg(e[i].first.c.version == 0, "%s has a hint", e[i].name);
+			continue;
+		}
+		ck_assert_uint_eq(e[i].first.index, 0);
+		ck_assert_uint_eq(e[i].first.c.chunk_id, c0.c.chunk_id);
+		ck_assert_uint_eq(e[i].first.c.version, c0.c.version);
+		ck_assert_uint_eq(e[i].first.c.length, 100000);
+		ck_assert_uint_eq(e[i].first.c.nreplicas, 2);
+	}
+	free(e);
+	/* A rewrite is what the next listing gives; plain readdir gives none. */
+	commit_chunk(small.attr.ino, small.handle, 0, 200000, &c0b);
+	ck_assert_int_eq(mds_ns_readdir(m, &root, 1, 0, 10, true, &e, &n, &eof), 0);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(e[i].name, "small"))
+			ck_assert_uint_eq(e[i].first.c.version, c0b.c.version);
+	free(e);
+	ck_assert_int_eq(mds_ns_readdir(m, &root, 1, 0, 10, false, &e, &n, &eof), 0);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_uint_eq(e[i].first.c.version, 0);
+	free(e);
+	mds_open_release(&small);
+	mds_open_release(&big);
+	mds_open_release(&empty);
+}
+END_TEST
+
 START_TEST(test_chunks)
 {
 	uint32_t d1 = add_ds("uuid-1", "127.0.0.1:1"), d2 = add_ds("uuid-2", "127.0.0.1:2");
@@ -1527,6 +1580,7 @@ static Suite *mds_suite(void)
 	tcase_add_test(tc, test_readdir_cursor);
 	tcase_add_test(tc, test_xattr);
 	tcase_add_test(tc, test_chunks);
+	tcase_add_test(tc, test_readdir_first_chunk);
 	tcase_add_test(tc, test_allocate_pending);
 	tcase_add_test(tc, test_open_unlinked);
 	tcase_add_test(tc, test_sessions);
