@@ -48,6 +48,11 @@ struct Gannet__ChunkInfo;
 #define FS_MAX_REPLICAS	8
 #define FS_NAME_MAX	255
 
+/* An MDS open handle to close (mdsc_close_async). */
+struct fs_close_item {
+	uint64_t ino, handle;
+};
+
 /* The identity a request runs as (from fuse_req_ctx/fuse_req_getgroups). */
 struct fs_cred {
 	uint32_t uid, gid, pid;
@@ -272,8 +277,16 @@ struct fs_session {
 	uint32_t session_timeout_ms;
 	uint64_t epoch;			/* bumps at each re-registration */
 	uint64_t next_req_id;
-	unsigned closes_inflight;	/* mdsc_close_async calls */
-	pthread_cond_t closes_cond;
+	/* Handles released and not yet closed at the MDS (mdsc_close_async),
+	 * under lock: the closer thread's queue (closeq_cond: not empty, or
+	 * closer_stop), and how many are queued or in its call (closes_cond:
+	 * none left). */
+	struct fs_close_item *closeq;
+	size_t closeq_n, closeq_cap;
+	unsigned closes_inflight;
+	pthread_cond_t closeq_cond, closes_cond;
+	pthread_t closer;
+	bool closer_running, closer_stop;
 
 	/* Inode table. */
 	pthread_mutex_t itab_lock;

@@ -539,46 +539,120 @@ int mdsc_report_bad(struct fs_session *s, uint64_t chunk_id,
 	return ret;
 }
 
-static void close_done(struct gn_rpc_result *res, void *arg)
+int mdsc_close_many(struct fs_session *s, const struct fs_close_item *v, size_t n)
 {
-	struct fs_session *s = arg;
+	Gannet__CloseRequest req = GANNET__CLOSE_REQUEST__INIT;
+	Gannet__CloseItem *items, **more;
+	struct gn_rpc_result res;
+	int ret;
 
-	if (res->err)
-		log_info("close of a handle failed err='%s'", gn_strerror(res->err));
-	gn_rpc_result_release(res);
-	free(res);
-	pthread_mutex_lock(&s->lock);
-	if (!--s->closes_inflight)
-		pthread_cond_broadcast(&s->closes_cond);
-	pthread_mutex_unlock(&s->lock);
+	if (!n || n > MDSC_CLOSE_BATCH)
+		return -EINVAL;
+	items = xcalloc(n, sizeof(*items));
+	more = xcalloc(n, sizeof(*more));
+	req.ino = v[0].ino;
+	req.handle = v[0].handle;
+	for (size_t i = 1; i < n; i++) {
+		gannet__close_item__init(&items[i]);
+		items[i].ino = v[i].ino;
+		items[i].handle = v[i].handle;
+		more[i - 1] = &items[i];
+	}
+	req.n_more = n - 1;
+	req.more = more;
+	ret = CALL(s, &fs_cred_root, "Close", req, close_reply, MDSC_IDEMPOTENT, &res);
+	gn_rpc_result_release(&res);
+	free(more);
+	free(items);
+	return ret;
 }
 
 void mdsc_close_async(struct fs_session *s, uint64_t ino, uint64_t handle)
 {
-	Gannet__CloseRequest req = GANNET__CLOSE_REQUEST__INIT;
-	Gannet__ReqHeader h = GANNET__REQ_HEADER__INIT;
-	Gannet__Cred c = GANNET__CRED__INIT;
-	struct gn_rpc_callopts o = { 0 };
-	int ret;
-
-	h.cred = &c;
-	req.h = &h;
-	req.ino = ino;
-	req.handle = handle;
-	o.timeout_ms = (int)s->conf->timeout_ms;
 	pthread_mutex_lock(&s->lock);
-	h.request_id = ++s->next_req_id;
-	h.session_id = s->session_id;
-	s->closes_inflight++;
-	pthread_mutex_unlock(&s->lock);
-	h.deadline_ms = (uint32_t)o.timeout_ms;
-	ret = gn_rpc_call_async(s->mds, "/gannet.Mds/Close", &req.base, NULL, 0,
-				&gannet__close_reply__descriptor, &o, close_done, s);
-	if (ret) {
-		pthread_mutex_lock(&s->lock);
-		s->closes_inflight--;
-		pthread_mutex_unlock(&s->lock);
-		/* Could not even start: do it the slow way. */
-		mdsc_close(s, &fs_cred_root, ino, handle);
+	if (s->closeq_n == s->closeq_cap) {
+		s->closeq_cap = s->closeq_cap ? s->closeq_cap * 2 : 64;
+		s->closeq = xrealloc(s->closeq, s->closeq_cap * sizeof(*s->closeq));
 	}
+	s->closeq[s->closeq_n++] = (struct fs_close_item){ ino, handle };
+	s->closes_inflight++;
+	if (s->closeq_n == 1 || s->closeq_n == MDSC_CLOSE_BATCH)
+		pthread_cond_signal(&s->closeq_cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * The closer thread: waits MDSC_CLOSE_DELAY_MS after the first queued
+ * handle (or until a batch is full) so that one Close carries the
+ * releases of that while.  Nobody waits for closes, and what they free at
+ * the MDS (an orphan's last hold) may wait that long.  When stopping it
+ * sends at once; a failure then drops the rest of the queue, as each
+ * further call would wait out its own deadline and the MDS drops the
+ * handles with the session.
+ */
+static void *closer_main(void *arg)
+{
+	struct fs_session *s = arg;
+	struct fs_close_item v[MDSC_CLOSE_BATCH];
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		struct timespec until;
+		size_t n;
+
+		int ret;
+
+		while (!s->closeq_n && !s->closer_stop)
+			pthread_cond_wait(&s->closeq_cond, &s->lock);
+		if (!s->closeq_n)
+			break;
+		until = gn_mono_after_ns((int64_t)MDSC_CLOSE_DELAY_MS * 1000000);
+		while (s->closeq_n < MDSC_CLOSE_BATCH && !s->closer_stop &&
+		       pthread_cond_timedwait(&s->closeq_cond, &s->lock, &until) == 0)
+			;
+		n = GN_MIN(s->closeq_n, (size_t)MDSC_CLOSE_BATCH);
+		memcpy(v, s->closeq, n * sizeof(v[0]));
+		s->closeq_n -= n;
+		memmove(s->closeq, s->closeq + n, s->closeq_n * sizeof(v[0]));
+		pthread_mutex_unlock(&s->lock);
+		ret = mdsc_close_many(s, v, n);
+		if (ret)
+			log_info("close of %zu handles failed err='%s'", n, gn_strerror(ret));
+		pthread_mutex_lock(&s->lock);
+		if (ret && s->closer_stop && s->closeq_n) {
+			log_warn("unmounting: %zu handles left open at the metadata server",
+				 s->closeq_n);
+			s->closes_inflight -= (unsigned)s->closeq_n;
+			s->closeq_n = 0;
+		}
+		s->closes_inflight -= (unsigned)n;
+		if (!s->closes_inflight)
+			pthread_cond_broadcast(&s->closes_cond);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int mdsc_closer_start(struct fs_session *s)
+{
+	int ret = pthread_create(&s->closer, NULL, closer_main, s);
+
+	if (ret)
+		return -ret;
+	s->closer_running = true;
+	return 0;
+}
+
+void mdsc_closer_stop(struct fs_session *s)
+{
+	if (!s->closer_running)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->closer_stop = true;
+	pthread_cond_signal(&s->closeq_cond);
+	while (s->closes_inflight)
+		pthread_cond_wait(&s->closes_cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->closer, NULL);
+	s->closer_running = false;
 }

@@ -109,9 +109,18 @@ int mdsc_commit(struct fs_session *s, const struct fs_cred *c, uint64_t ino,
 		bool set_size, uint64_t size, struct fs_attr *out);
 int mdsc_close(struct fs_session *s, const struct fs_cred *c, uint64_t ino,
 	       uint64_t handle);
-/* Close without waiting for the answer (release does not report errors);
- * fs_session_stop waits for every such call to end. */
+/* Close handles v[0..n) in one call (1 <= n <= MDSC_CLOSE_BATCH). */
+#define MDSC_CLOSE_BATCH 256
+int mdsc_close_many(struct fs_session *s, const struct fs_close_item *v, size_t n);
+/* Close without waiting for the answer (release does not report errors):
+ * queued for the closer thread, which sends the handles released within
+ * MDSC_CLOSE_DELAY_MS of each other in one call.  Thread-safe. */
+#define MDSC_CLOSE_DELAY_MS 10
 void mdsc_close_async(struct fs_session *s, uint64_t ino, uint64_t handle);
+/* Start the closer thread (fs_session_run); stop: send what is queued,
+ * wait for it, and end the thread (fs_session_stop). */
+int mdsc_closer_start(struct fs_session *s);
+void mdsc_closer_stop(struct fs_session *s);
 /* res->reply is a Gannet__GetChunksReply. */
 int mdsc_getchunks(struct fs_session *s, const struct fs_cred *c,
 		   uint64_t ino, struct gn_rpc_result *res);

@@ -35,10 +35,17 @@
 
 void fs_session_init(struct fs_session *s, struct gn_conf_client *conf)
 {
+	pthread_condattr_t ca;
+
 	memset(s, 0, sizeof(*s));
 	s->conf = conf;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->closes_cond, NULL);
+	/* The closer waits with a CLOCK_MONOTONIC deadline. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->closeq_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&s->ds_lock, NULL);
 	pthread_mutex_init(&s->upq_lock, NULL);
 	pthread_cond_init(&s->upq_cond, NULL);
@@ -119,6 +126,8 @@ void fs_session_release(struct fs_session *s)
 	free(s->subdir);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->closes_cond);
+	pthread_cond_destroy(&s->closeq_cond);
+	free(s->closeq);
 	pthread_mutex_destroy(&s->ds_lock);
 	pthread_mutex_destroy(&s->upq_lock);
 	pthread_cond_destroy(&s->upq_cond);
@@ -372,6 +381,8 @@ int fs_session_run(struct fs_session *s)
 		ret = fs_prefetch_start(s);
 	if (!ret)
 		ret = fs_plist_start(s);
+	if (!ret)
+		ret = mdsc_closer_start(s);
 	if (ret)
 		return ret;
 	gn_metrics_add_collector(collect, s);
@@ -415,10 +426,9 @@ void fs_session_stop(struct fs_session *s)
 	fs_upload_stop(s);
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
-	/* Closes in flight end within their deadline. */
-	while (s->closes_inflight)
-		pthread_cond_wait(&s->closes_cond, &s->lock);
 	pthread_mutex_unlock(&s->lock);
+	/* Queued closes go out now and end within their deadline. */
+	mdsc_closer_stop(s);
 	if (s->hb_running) {
 		pthread_join(s->hb_thread, NULL);
 		s->hb_running = false;

@@ -36,6 +36,8 @@
 /* Largest chunk index: files up to 4 PiB. */
 #define MDS_MAX_CHUNK_INDEX (((uint64_t)1 << 30) - 1)
 #define MDS_MAX_ALLOC	256
+/* Handles one Close may carry besides its first (CloseRequest.more). */
+#define MDS_CLOSE_BATCH_MAX 1024
 /* Chunks one CommitWrite may publish: everything a client wrote between
  * two syncs (512 GiB), and still under the RPC layer's 17 MiB message. */
 #define MDS_MAX_COMMIT	131072

@@ -234,8 +234,19 @@ MDS_RPC_HANDLER(close)
 	struct mds_cred c;
 	int ret;
 
+	uint64_t session;
+	int err;
+
 	GET_CRED(q->h, c);
-	ret = mds_ns_close(svc, mds_rpc_session(q->h), q->ino, q->handle);
+	if (q->n_more > MDS_CLOSE_BATCH_MAX)
+		return -EINVAL;
+	session = mds_rpc_session(q->h);
+	ret = mds_ns_close(svc, session, q->ino, q->handle);
+	for (size_t i = 0; i < q->n_more; i++) {
+		err = mds_ns_close(svc, session, q->more[i]->ino, q->more[i]->handle);
+		if (!ret)
+			ret = err;
+	}
 	if (ret)
 		return ret;
 	return gn_rpc_reply(call, &r.base);

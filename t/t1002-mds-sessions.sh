@@ -1,6 +1,7 @@
 #!/bin/bash
 # Sessions and leases over RPC: a change by one session recalls another
-# session's lease (delivered by its long-poll heartbeat); a session that
+# session's lease (delivered by its long-poll heartbeat); one Close call
+# closes a batch of handles (or none, over its limit); a session that
 # stops heartbeating expires and its open-unlinked file is reclaimed, its
 # chunk versions queued for deletion on the data server.
 . "$(dirname "$0")/lib-cluster.sh"
@@ -37,4 +38,8 @@ gn_expect_eq EUNATCH "$(tt --session=987654 mkdir /x 2>/dev/null)" "request of a
 tt stat /x | grep -q ENOENT || gn_fail "refused request changed the store"
 # Deletions are handed out once.
 tt ds-heartbeat "$id" uuid-t1002 | grep -q '^del ' && gn_fail "deletion handed out twice"
+# One Close carrying many handles (a client batches its releases): each
+# open-unlinked file goes at once; over the limit, the call changes nothing.
+tt mkdir /cb >/dev/null || gn_fail "mkdir /cb"
+gn_expect_eq ok "$(tt close-batch /cb 8 | tail -1)" "batched close"
 exit 0

@@ -994,6 +994,104 @@ static int op_orphan(struct tt *t, int argc, char **argv)
 	return 0;
 }
 
+/* nlink of inode ino, or -errno. */
+static int64_t tt_nlink(struct tt *t, uint64_t ino)
+{
+	Gannet__GetAttrRequest q = GANNET__GET_ATTR_REQUEST__INIT;
+	struct gn_rpc_result res;
+	int64_t ret;
+
+	q.h = &t->h;
+	q.ino = ino;
+	ret = CALL(t, "GetAttr", &q, attr_reply, &res);
+	if (!ret)
+		ret = ((Gannet__AttrReply *)res.reply)->attr->nlink;
+	gn_rpc_result_release(&res);
+	return ret;
+}
+
+/* One Close for handles h[0..n) of inodes ino[0..n), with extra copies
+ * of the last pair appended to the batch. */
+static int tt_close_batch(struct tt *t, const uint64_t *ino, const uint64_t *h,
+			  size_t n, size_t extra)
+{
+	Gannet__CloseRequest q = GANNET__CLOSE_REQUEST__INIT;
+	size_t nm = n - 1 + extra;
+	Gannet__CloseItem *it = xcalloc(nm + 1, sizeof(*it));
+	Gannet__CloseItem **more = xcalloc(nm + 1, sizeof(*more));
+	struct gn_rpc_result res;
+	int ret;
+
+	q.h = &t->h;
+	q.ino = ino[0];
+	q.handle = h[0];
+	for (size_t i = 0; i < nm; i++) {
+		size_t k = GN_MIN(i + 1, n - 1);
+		gannet__close_item__init(&it[i]);
+		it[i].ino = ino[k];
+		it[i].handle = h[k];
+		more[i] = &it[i];
+	}
+	q.n_more = nm;
+	q.more = more;
+	ret = CALL(t, "Close", &q, close_reply, &res);
+	gn_rpc_result_release(&res);
+	free(more);
+	free(it);
+	return ret;
+}
+
+/* close-batch DIR N: in a fresh session, N files in DIR are written and
+ * unlinked while open.  A Close carrying them and 1024 more handles is
+ * refused with EINVAL and closes none; a Close carrying the N reclaims
+ * every one at once.  Prints "ok", or what went wrong. */
+static int op_close_batch(struct tt *t, int argc, char **argv)
+{
+	uint64_t ino[64], h[64], sid;
+	struct gn_rpc_result res;
+	char path[1024], *rm[1] = { path };
+	int n, ret;
+
+	if (argc < 2 || (n = atoi(argv[1])) < 2 || n > 64)
+		return 2;
+	if (tt_session_open(t, "tt-close-batch", &sid)) {
+		printf("ESESSION\n");
+		return 1;
+	}
+	t->h.session_id = sid;
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/c%d", argv[0], i);
+		if (tt_open_write(t, path, O_EXCL, &ino[i], &h[i], &res) ||
+		    tt_write_meta(t, ino[i], h[i], 1, 4096, &res))
+			return tt_fail(&res);
+		gn_rpc_result_release(&res);
+		if (op_remove(t, 1, rm, "Unlink"))
+			return 1;
+	}
+	ret = tt_close_batch(t, ino, h, (size_t)n, 1024);
+	if (ret != -EINVAL) {
+		printf("oversize close: %s\n", errname(ret));
+		return 1;
+	}
+	for (int i = 0; i < n; i++)
+		if (tt_nlink(t, ino[i]) != 0) {
+			printf("refused close released ino=%" PRIu64 "\n", ino[i]);
+			return 1;
+		}
+	ret = tt_close_batch(t, ino, h, (size_t)n, 0);
+	if (ret) {
+		printf("close: %s\n", errname(ret));
+		return 1;
+	}
+	for (int i = 0; i < n; i++)
+		if (tt_nlink(t, ino[i]) != -ENOENT) {
+			printf("closed orphan kept ino=%" PRIu64 "\n", ino[i]);
+			return 1;
+		}
+	printf("ok\n");
+	return 0;
+}
+
 struct hb_arg {
 	struct tt *t;
 	uint64_t sid, want_ino;
@@ -1498,6 +1596,8 @@ static int tt_dispatch(struct tt *t, int argc, char **argv)
 		return op_session_open(t, argc, argv);
 	if (!strcmp(op, "orphan"))
 		return op_orphan(t, argc, argv);
+	if (!strcmp(op, "close-batch"))
+		return op_close_batch(t, argc, argv);
 	if (!strcmp(op, "lease-recall"))
 		return op_lease_recall(t, argc, argv);
 	if (!strcmp(op, "malformed"))
