@@ -162,6 +162,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		e = &d->v[i];
 		if (plus) {
 			struct fuse_entry_param ep;
+			struct fs_inode *in;
 
 			if (e->has_attr && i >= 2) {
 				fsop_entry_param(s, &e->attr, &ep);
@@ -179,8 +180,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			if (ep.ino) {
 				fs_inode_lookup(s, e->attr.st.st_ino, e->type,
 						e->has_attr && i >= 2 ? &ep.attr : NULL);
-				if (e->hint.version)
-					fs_io_hint_set(s, e->ino, &e->hint);
+				in = e->hint.version ? fs_inode_find(s, e->ino) : NULL;
+				if (in) {
+					fs_io_hint_set(in, &e->hint);
+					fs_inode_put(s, in);
+				}
 			}
 		} else {
 			struct stat st = { 0 };

@@ -23,7 +23,7 @@
  *   fuse_reply_err
  */
 static int fsop_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
-			  struct fs_attr *a)
+			  struct fs_attr *a, struct fs_chunk *hint)
 {
 	struct fs_session *s = fsop_session(req);
 	struct fs_cred c;
@@ -33,18 +33,28 @@ static int fsop_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (ret)
 		return ret;
 	fsop_cred(req, &c);
-	return mdsc_lookup(s, &c, fsop_ino(s, parent), name, a);
+	return mdsc_lookup(s, &c, fsop_ino(s, parent), name, a, hint);
 }
 
 void fsop_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	struct fs_session *s = fsop_session(req);
+	struct fs_inode *in = NULL;
+	struct fs_chunk hint;
 	struct fs_attr a;
-	int ret = fsop_do_lookup(req, parent, name, &a);
+	int ret = fsop_do_lookup(req, parent, name, &a, &hint);
 
-	if (ret)
+	if (ret) {
 		fsop_reply_err(req, ret);
-	else
-		fsop_reply_entry(req, fsop_session(req), &a);
+		return;
+	}
+	/* Set before the reply: the kernel's open may follow at once. */
+	if (hint.version) {
+		in = fs_inode_get(s, a.st.st_ino);
+		fs_io_hint_set(in, &hint);
+	}
+	fsop_reply_entry(req, s, &a);
+	fs_inode_put(s, in);
 }
 
 /*

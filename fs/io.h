@@ -169,8 +169,8 @@ void fs_io_kernel_cache_dropped(struct fs_inode *in);
 
 /*
  * Fetch ahead of Open, for small files.  The inode's hint is chunk 0 as
- * a directory listing gave it (fs_io_hint_set(), if the kernel knows ino)
- * or as the last handle's map had it (fs_io_closed).  fs_io_open_hint()
+ * a listing or a Lookup gave it (fs_io_hint_set(), before the kernel
+ * learns the entry) or as the last handle's map had it (fs_io_closed).  fs_io_open_hint()
  * (at a read-only open, before the Open call) queues the fetch of the
  * hint's first FS_HINT_MAX bytes into the RAM cache, unless in has a map
  * (another handle is open) or the first block is cached already.  Reads
@@ -180,7 +180,7 @@ void fs_io_kernel_cache_dropped(struct fs_inode *in);
  * them again.
  */
 #define FS_HINT_MAX ((uint32_t)1 << 20)
-void fs_io_hint_set(struct fs_session *s, uint64_t ino, const struct fs_chunk *c);
+void fs_io_hint_set(struct fs_inode *in, const struct fs_chunk *c);
 void fs_io_open_hint(struct fs_session *s, struct fs_inode *in);
 
 /* Prefetch threads (read-ahead into the RAM cache): started by

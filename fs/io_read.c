@@ -664,8 +664,9 @@ static void *prefetch_main(void *arg)
 	return NULL;
 }
 
-/* Queue a job for [off, off+len) of in (of hint when not NULL); false
- * when the queue is full or stopping. */
+/* Queue a job for [off, off+len) of in (of hint when not NULL: first in
+ * line, as an open is waiting for it); false when the queue is full or
+ * stopping. */
 static bool prefetch_job(struct fs_session *s, struct fs_inode *in,
 			 uint64_t off, uint64_t len, const struct fs_chunk *hint)
 {
@@ -683,13 +684,19 @@ static bool prefetch_job(struct fs_session *s, struct fs_inode *in,
 	j->in = in;
 	j->off = off;
 	j->len = len;
-	if (hint)
+	if (hint) {
 		j->hint = *hint;
-	if (s->pfq_tail)
-		s->pfq_tail->next = j;
-	else
+		j->next = s->pfq_head;
 		s->pfq_head = j;
-	s->pfq_tail = j;
+		if (!s->pfq_tail)
+			s->pfq_tail = j;
+	} else {
+		if (s->pfq_tail)
+			s->pfq_tail->next = j;
+		else
+			s->pfq_head = j;
+		s->pfq_tail = j;
+	}
 	s->pfq_len++;
 	s->pf_bytes += j->len;
 	pthread_cond_signal(&s->pfq_cond);
@@ -705,16 +712,11 @@ static void prefetch_queue(struct fs_session *s, struct fs_inode *in,
 			return;
 }
 
-void fs_io_hint_set(struct fs_session *s, uint64_t ino, const struct fs_chunk *c)
+void fs_io_hint_set(struct fs_inode *in, const struct fs_chunk *c)
 {
-	struct fs_inode *in = fs_inode_find(s, ino);
-
-	if (!in)
-		return;
 	pthread_mutex_lock(&in->lock);
 	in->hint = *c;
 	pthread_mutex_unlock(&in->lock);
-	fs_inode_put(s, in);
 }
 
 void fs_io_open_hint(struct fs_session *s, struct fs_inode *in)

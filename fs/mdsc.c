@@ -170,15 +170,26 @@ static int attr_out(int ret, struct gn_rpc_result *res, struct fs_attr *out)
 }
 
 int mdsc_lookup(struct fs_session *s, const struct fs_cred *c, uint64_t parent,
-		const char *name, struct fs_attr *out)
+		const char *name, struct fs_attr *out, struct fs_chunk *hint)
 {
 	Gannet__LookupRequest req = GANNET__LOOKUP_REQUEST__INIT;
 	struct gn_rpc_result res;
+	Gannet__EntryReply *r;
+	int ret;
 
 	req.parent = parent;
 	req.name = gn_rpc_str(name);
-	return entry_out(CALL(s, c, "Lookup", req, entry_reply, MDSC_IDEMPOTENT, &res),
-			 &res, out);
+	ret = CALL(s, c, "Lookup", req, entry_reply, MDSC_IDEMPOTENT, &res);
+	if (!ret && hint) {
+		r = (Gannet__EntryReply *)res.reply;
+		hint->version = 0;
+		if (r->first_chunk && !fs_chunk_from_pb(hint, r->first_chunk) &&
+		    hint->index == 0)
+			fs_session_add_servers(s, r->servers, r->n_servers);
+		else
+			hint->version = 0;
+	}
+	return entry_out(ret, &res, out);
 }
 
 int mdsc_getattr(struct fs_session *s, const struct fs_cred *c, uint64_t ino,

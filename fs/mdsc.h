@@ -45,8 +45,10 @@ int mdsc_call(struct fs_session *s, const struct fs_cred *cred,
 /* Wire attributes into a struct stat (validates the type bits). */
 int fs_attr_from_pb(const Gannet__Attr *a, struct fs_attr *out);
 
+/* hint: NULL, or where chunk 0 of a small file goes (version 0: none;
+ * see fs_io_open_hint). */
 int mdsc_lookup(struct fs_session *s, const struct fs_cred *c, uint64_t parent,
-		const char *name, struct fs_attr *out);
+		const char *name, struct fs_attr *out, struct fs_chunk *hint);
 int mdsc_getattr(struct fs_session *s, const struct fs_cred *c, uint64_t ino,
 		 struct fs_attr *out);
 /* valid: OR of GANNET__SET_ATTR_REQUEST__VALID__*; times from st. */

@@ -109,7 +109,7 @@ static int resolve(struct fs_session *s, const struct fs_cred *c, uint64_t dir,
 			ret = -EINVAL;
 			break;
 		}
-		ret = mdsc_lookup(s, c, *ino, name, &a);
+		ret = mdsc_lookup(s, c, *ino, name, &a, NULL);
 		if (!ret)
 			*ino = a.st.st_ino;
 	}

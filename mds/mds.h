@@ -114,6 +114,11 @@ bool mds_cred_in_group(const struct mds_cred *c, uint32_t gid);
 int mds_ns_getattr(struct mds *m, uint64_t ino, struct db_inode *out);
 int mds_ns_lookup(struct mds *m, const struct mds_cred *c, uint64_t parent,
 		  const char *name, struct db_inode *out);
+struct mds_chunk;
+/* The same, and *first as a readdir plus entry's (when first is not NULL). */
+int mds_ns_lookup_first(struct mds *m, const struct mds_cred *c, uint64_t parent,
+			const char *name, struct db_inode *out,
+			struct mds_chunk *first);
 
 enum mds_setattr_valid {
 	MDS_SET_MODE = 1, MDS_SET_UID = 2, MDS_SET_GID = 4, MDS_SET_SIZE = 8,

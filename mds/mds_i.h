@@ -119,6 +119,10 @@ void ns_chunk_key(uint8_t key[16], uint64_t ino, uint64_t index);
 /* Chunk `index` of ino into out (base_version 0); -ENOENT for a hole. */
 int ns_get_chunk(struct db_txn *t, uint64_t ino, uint64_t index,
 		 struct mds_chunk *out);
+/* For a regular file held whole in chunk 0, that chunk into *first (the
+ * hint of readdir plus and Lookup replies); else first->c.version = 0. */
+void ns_first_chunk(struct db_txn *t, const struct db_inode *n,
+		    struct mds_chunk *first);
 void ns_u64_key(uint8_t key[8], uint64_t v);
 
 /* In-memory open counts (mds.c), under m->lock. */

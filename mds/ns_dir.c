@@ -404,9 +404,8 @@ int mds_ns_readdir(struct mds *m, const struct mds_cred *c, uint64_t ino,
 		e[cnt].cookie = db_get_be64((const uint8_t *)k + 8);
 		if (plus && ns_get_inode(t, de.ino, &e[cnt].attr))
 			e[cnt].attr.ino = 0;
-		if (plus && e[cnt].attr.ino && S_ISREG(e[cnt].attr.mode) &&
-		    e[cnt].attr.size && e[cnt].attr.size <= GN_CHUNK_SIZE)
-			ns_get_chunk(t, de.ino, 0, &e[cnt].first);
+		if (plus && e[cnt].attr.ino)
+			ns_first_chunk(t, &e[cnt].attr, &e[cnt].first);
 		cnt++;
 		ret = db_cursor_next(cur, &k, &kl, &v, &vl);
 	}

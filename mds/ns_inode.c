@@ -42,6 +42,15 @@ int ns_get_chunk(struct db_txn *t, uint64_t ino, uint64_t index,
 	return 0;
 }
 
+void ns_first_chunk(struct db_txn *t, const struct db_inode *n,
+		    struct mds_chunk *first)
+{
+	first->c.version = 0;
+	if (S_ISREG(n->mode) && n->size && n->size <= GN_CHUNK_SIZE &&
+	    ns_get_chunk(t, n->ino, 0, first))
+		first->c.version = 0;
+}
+
 void ns_change(struct mds_changes *ch, enum mds_inval_kind kind,
 	       uint64_t ino, const char *name)
 {
@@ -491,6 +500,13 @@ int mds_ns_getattr(struct mds *m, uint64_t ino, struct db_inode *out)
 int mds_ns_lookup(struct mds *m, const struct mds_cred *c, uint64_t parent,
 		  const char *name, struct db_inode *out)
 {
+	return mds_ns_lookup_first(m, c, parent, name, out, NULL);
+}
+
+int mds_ns_lookup_first(struct mds *m, const struct mds_cred *c, uint64_t parent,
+			const char *name, struct db_inode *out,
+			struct mds_chunk *first)
+{
 	struct db_inode dir, n;
 	struct db_dirent de;
 	struct db_txn *t;
@@ -519,6 +535,8 @@ int mds_ns_lookup(struct mds *m, const struct mds_cred *c, uint64_t parent,
 	}
 	if (ret == 0)
 		*out = n;
+	if (ret == 0 && first)
+		ns_first_chunk(t, &n, first);
 out:
 	db_txn_end(t);
 	return ret;

@@ -18,14 +18,24 @@
 /* An xattr name as text; past MDS_XATTR_NAME_MAX it is ERANGE, as Linux. */
 #define XATTR_NAME(b, out) mds_rpc_text((b), MDS_XATTR_NAME_MAX, -ERANGE, (out))
 
-static int reply_entry(struct mds *m, struct gn_rpc_call *call, uint64_t session,
-		       uint64_t parent, const struct db_inode *n)
+/* first: NULL, or a Lookup's hint (version 0: none). */
+static int reply_entry_first(struct mds *m, struct gn_rpc_call *call,
+			     uint64_t session, uint64_t parent,
+			     const struct db_inode *n, const struct mds_chunk *first)
 {
 	Gannet__EntryReply r = GANNET__ENTRY_REPLY__INIT;
+	Gannet__ChunkInfo ci;
+	uint32_t reps[DB_MAX_REPLICAS];
 	Gannet__Attr a;
+	int ret;
 
 	mds_rpc_attr(n, &a);
 	r.attr = &a;
+	if (first && first->c.version) {
+		mds_rpc_chunk(first, &ci, reps);
+		r.first_chunk = &ci;
+		r.n_servers = mds_rpc_servers(m, first, 1, &r.servers);
+	}
 	if (session && mds_session_known(m, session)) {
 		mds_lease_grant(m, session, n->ino, false);
 		if (parent)
@@ -33,7 +43,15 @@ static int reply_entry(struct mds *m, struct gn_rpc_call *call, uint64_t session
 		r.attr_lease_ms = (uint32_t)mds_lease_ms(m);
 		r.entry_lease_ms = parent ? (uint32_t)mds_lease_ms(m) : 0;
 	}
-	return gn_rpc_reply(call, &r.base);
+	ret = gn_rpc_reply(call, &r.base);
+	mds_rpc_servers_free(r.servers, r.n_servers);
+	return ret;
+}
+
+static int reply_entry(struct mds *m, struct gn_rpc_call *call, uint64_t session,
+		       uint64_t parent, const struct db_inode *n)
+{
+	return reply_entry_first(m, call, session, parent, n, NULL);
 }
 
 /* The tail of every handler that made a new name: recall the leases the
@@ -67,16 +85,18 @@ MDS_RPC_HANDLER(lookup)
 	struct mds *m = svc;
 	struct mds_cred c;
 	struct db_inode n;
+	struct mds_chunk first;
 	char name[MDS_NAME_MAX + 1];
 	int ret;
 
 	GET_CRED(q->h, c);
 	if ((ret = mds_rpc_name(&q->name, name)))
 		return ret;
-	ret = mds_ns_lookup(m, &c, q->parent, name, &n);
+	ret = mds_ns_lookup_first(m, &c, q->parent, name, &n, &first);
 	if (ret)
 		return ret;
-	return reply_entry(m, call, mds_rpc_session(q->h), q->parent, &n);
+	return reply_entry_first(m, call, mds_rpc_session(q->h), q->parent, &n,
+				 &first);
 }
 
 MDS_RPC_HANDLER(getattr)

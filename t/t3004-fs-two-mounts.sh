@@ -49,6 +49,11 @@ head -c 100000 /dev/urandom >"$T/h3"; cp "$T/h3" "$A/h/f3"
 cmp "$T/h1" "$B/h/f1" || gn_fail "B reads A's rewrite, not the listed version"
 cmp "$T/h2" "$B/h/f2" || gn_fail "B reads the file that replaced the listed one"
 cmp "$T/h3" "$B/h/f3" || gn_fail "B reads A's rewrite of a file B had read"
+# The same for the chunk 0 a Lookup gives (no listing).
+head -c 100000 /dev/urandom >"$T/h4"; cp "$T/h4" "$A/h/f4"
+stat "$B/h/f4" >/dev/null
+head -c 100000 /dev/urandom >"$T/h4"; cp "$T/h4" "$A/h/f4"
+cmp "$T/h4" "$B/h/f4" || gn_fail "B reads A's rewrite of a file B had looked up"
 rm -r "$A/h"
 
 # Namespace changes are seen across (entry leases recalled).

@@ -741,9 +741,9 @@ START_TEST(test_allocate_pending)
 }
 END_TEST
 
-/* readdir plus hands out chunk 0 of files held whole in it, as of the
- * listing: none for empty files, larger files, directories, or without
- * plus. */
+/* readdir plus and lookup hand out chunk 0 of files held whole in it, as
+ * of the call: none for empty files, larger files, directories, or
+ * readdir without plus. */
 START_TEST(test_readdir_first_chunk)
 {
 	struct mds_open small, big, empty;
@@ -788,6 +788,14 @@ START_TEST(test_readdir_first_chunk)
 	for (size_t i = 0; i < n; i++)
 		ck_assert_uint_eq(e[i].first.c.version, 0);
 	free(e);
+	/* Lookup gives the same. */
+	ck_assert_int_eq(mds_ns_lookup_first(m, &root, 1, "small", &dn, &c0), 0);
+	ck_assert_uint_eq(c0.c.version, c0b.c.version);
+	ck_assert_uint_eq(c0.c.length, 200000);
+	ck_assert_int_eq(mds_ns_lookup_first(m, &root, 1, "big", &dn, &c0), 0);
+	ck_assert_uint_eq(c0.c.version, 0);
+	ck_assert_int_eq(mds_ns_lookup_first(m, &root, 1, "d", &dn, &c0), 0);
+	ck_assert_uint_eq(c0.c.version, 0);
 	mds_open_release(&small);
 	mds_open_release(&big);
 	mds_open_release(&empty);
