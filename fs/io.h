@@ -215,5 +215,10 @@ int dsc_write(struct fs_session *s, struct gn_rpc_channel *ch,
  * on a mismatch, -EBADMSG on a malformed reply.  Pure: unit-tested. */
 int fs_io_check_read(const struct gn_rpc_result *res, uint32_t off,
 		     uint32_t want, char *dst);
+/* The same, with the bytes of block k of the range (GN_BLOCK_SIZE each,
+ * the last one short) going to blk[k]: a reply lands in cache blocks
+ * that are not contiguous.  On an error the blocks may hold anything. */
+int fs_io_check_read_blocks(const struct gn_rpc_result *res, uint32_t off,
+			    uint32_t want, char *const *blk);
 
 #endif

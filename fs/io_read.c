@@ -43,6 +43,30 @@
 int fs_io_check_read(const struct gn_rpc_result *res, uint32_t off,
 		     uint32_t want, char *dst)
 {
+	char *blk[GN_BLOCKS_PER_CHUNK];
+
+	if (want > GN_CHUNK_SIZE)
+		return -EBADMSG;
+	for (uint32_t k = 0; k * GN_BLOCK_SIZE < want; k++)
+		blk[k] = dst + (size_t)k * GN_BLOCK_SIZE;
+	return fs_io_check_read_blocks(res, off, want, blk);
+}
+
+/* Zero [a, e) of the range whose block k starts at blk[k]. */
+static void blocks_zero(char *const *blk, uint32_t a, uint32_t e)
+{
+	while (a < e) {
+		uint32_t k = a / GN_BLOCK_SIZE, in = a % GN_BLOCK_SIZE;
+		uint32_t n = GN_MIN(e - a, GN_BLOCK_SIZE - in);
+
+		memset(blk[k] + in, 0, n);
+		a += n;
+	}
+}
+
+int fs_io_check_read_blocks(const struct gn_rpc_result *res, uint32_t off,
+			    uint32_t want, char *const *blk)
+{
 	const Gannet__ReadChunkReply *r = (const Gannet__ReadChunkReply *)res->reply;
 	const struct gn_bulk *b = &res->data;
 	uint32_t have, nblocks;
@@ -50,7 +74,7 @@ int fs_io_check_read(const struct gn_rpc_result *res, uint32_t off,
 	int ret = 0;
 
 	if (!r || r->offset != off || r->chunk_length > GN_CHUNK_SIZE ||
-	    b->len > GN_CHUNK_SIZE || off % GN_BLOCK_SIZE)
+	    b->len > GN_CHUNK_SIZE || off % GN_BLOCK_SIZE || want > GN_CHUNK_SIZE)
 		return -EBADMSG;
 	/* Bytes of [off, off + want) that exist in the chunk. */
 	have = r->chunk_length > off ? GN_MIN(want, r->chunk_length - off) : 0;
@@ -86,10 +110,9 @@ int fs_io_check_read(const struct gn_rpc_result *res, uint32_t off,
 			goto out;
 		}
 		if (boff < have)
-			memcpy(dst + boff, p, GN_MIN(blen, have - boff));
+			memcpy(blk[k], p, GN_MIN(blen, have - boff));
 	}
-	if (have < want)
-		memset(dst + have, 0, want - have);
+	blocks_zero(blk, have, want);
 out:
 	free(tmp);
 	return ret;
@@ -106,7 +129,10 @@ struct run {
 	bool spill[RUN_MAX_BLOCKS];	/* not in RAM: offer to the disk tier */
 	bool warm;		/* a warmup: every block to the disk tier, waiting */
 	struct fs_cache_ref refs[RUN_MAX_BLOCKS];
-	char *tmp;		/* landing area: ask bytes */
+	/* Landing area for the blocks not filled in place (!fill[i]):
+	 * block i at tmp + i * GN_BLOCK_SIZE; NULL when every block has
+	 * its cache slot (see run_block). */
+	char *tmp;
 	/* Where the application wants bytes: file bytes of this chunk
 	 * [want_a, want_e) (chunk offsets) go to out + (x - out_a). */
 	uint32_t want_a, want_e;
@@ -135,27 +161,45 @@ static void read_done(struct gn_rpc_result *res, void *arg)
 	pthread_mutex_unlock(&b->lock);
 }
 
-/* Verify a reply into r->tmp. */
-static int run_land(struct run *r, struct gn_rpc_result *res)
+/* Where block i of the run lands: straight into the cache block it fills
+ * (one copy fewer than landing and copying), else into tmp. */
+static char *run_block(const struct run *r, uint32_t i)
 {
-	return fs_io_check_read(res, r->off, r->ask, r->tmp);
+	return i < r->nblk && r->fill[i] ? (char *)r->refs[i].data :
+					   r->tmp + (size_t)i * GN_BLOCK_SIZE;
 }
 
-/* The run's bytes are in tmp: fill its cache blocks, offer those RAM
+/* Whether some block of the run needs tmp. */
+static bool run_needs_tmp(const struct run *r)
+{
+	for (uint32_t i = 0; i * GN_BLOCK_SIZE < r->ask; i++)
+		if (i >= r->nblk || !r->fill[i])
+			return true;
+	return false;
+}
+
+/* Verify a reply into the run's blocks. */
+static int run_land(struct run *r, struct gn_rpc_result *res)
+{
+	char *blk[RUN_MAX_BLOCKS];
+
+	for (uint32_t i = 0; i * GN_BLOCK_SIZE < r->ask; i++)
+		blk[i] = run_block(r, i);
+	return fs_io_check_read_blocks(res, r->off, r->ask, blk);
+}
+
+/* The run's bytes have landed: publish its cache blocks, offer those RAM
  * could not take to the disk tier, copy out. */
 static void run_publish(struct fs_session *s, struct run *r)
 {
 	for (uint32_t i = 0; i < r->nblk; i++) {
 		uint32_t boff = i * GN_BLOCK_SIZE;
 		uint32_t blen = GN_MIN(GN_BLOCK_SIZE, r->ask - boff);
+		const char *p = run_block(r, i);
 
-		if (r->fill[i]) {
-			memcpy(r->refs[i].data, r->tmp + boff, blen);
-			/* The digest goes with the block to the disk tier. */
+		/* The digest goes with the block to the disk tier. */
+		if (r->fill[i])
 			fs_cache_publish_tag(s->cache, &r->refs[i], blen, r->c.digest);
-			fs_cache_put(s->cache, &r->refs[i]);
-			r->fill[i] = false;
-		}
 		if ((r->spill[i] || r->warm) && s->dcache) {
 			struct fs_cache_key key = { r->c.id, r->c.version,
 						    (r->off + boff) / GN_BLOCK_SIZE };
@@ -164,15 +208,19 @@ static void run_publish(struct fs_session *s, struct run *r)
 			 * the tier's queue is full, as evictions are, except
 			 * for a warmup, which waits for room (after the RAM
 			 * block is published: readers never wait on it). */
-			fs_dcache_spill(s->dcache, &key, r->c.digest, r->tmp + boff,
-					blen, r->warm);
+			fs_dcache_spill(s->dcache, &key, r->c.digest, p, blen, r->warm);
 		}
-	}
-	if (r->out) {
-		uint32_t a = GN_MAX(r->want_a, r->off);
-		uint32_t e = GN_MIN(r->want_e, r->off + r->ask);
-		if (a < e)
-			memcpy(r->out + (a - r->want_a), r->tmp + (a - r->off), e - a);
+		if (r->out) {
+			uint32_t a = GN_MAX(r->want_a, r->off + boff);
+			uint32_t e = GN_MIN(r->want_e, r->off + boff + blen);
+			if (a < e)
+				memcpy(r->out + (a - r->want_a),
+				       p + (a - r->off - boff), e - a);
+		}
+		if (r->fill[i]) {
+			fs_cache_put(s->cache, &r->refs[i]);
+			r->fill[i] = false;
+		}
 	}
 }
 
@@ -418,7 +466,7 @@ static int fetch_runs(struct fs_session *s, struct fs_inode *in, struct runs *rs
 		const char *addr;
 
 		r->batch = &b;
-		r->tmp = xmalloc(r->ask);
+		r->tmp = run_needs_tmp(r) ? xmalloc(r->ask) : NULL;
 		/* First replica whose address we know. */
 		while (r->rep < r->c.nrep && fs_session_ds(s, r->c.rep[r->rep], &ch, &addr))
 			r->rep++;

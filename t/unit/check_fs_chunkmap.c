@@ -209,6 +209,28 @@ START_TEST(test_check_read_ok_and_zeros)
 }
 END_TEST
 
+/* Blocks landing in separate buffers (cache blocks), in any order: each
+ * gets its own bytes, the zeros past the chunk's length included. */
+START_TEST(test_check_read_blocks)
+{
+	struct fake f;
+	uint32_t want = 3 * GN_BLOCK_SIZE;
+	char *buf = malloc(3 * (size_t)GN_BLOCK_SIZE), *blk[3];
+
+	fake_init(&f, 2 * GN_BLOCK_SIZE + 100, 0, want, GN_BLOCK_SIZE / 2);
+	for (int k = 0; k < 3; k++)
+		blk[k] = buf + (size_t)(2 - k) * GN_BLOCK_SIZE;
+	memset(buf, 0x55, 3 * (size_t)GN_BLOCK_SIZE);
+	ck_assert_int_eq(fs_io_check_read_blocks(&f.res, 0, want, blk), 0);
+	for (uint32_t i = 0; i < want; i++) {
+		char exp = i < 2 * GN_BLOCK_SIZE + 100 ? (char)(i * 7) : 0;
+		ck_assert_int_eq(blk[i / GN_BLOCK_SIZE][i % GN_BLOCK_SIZE], exp);
+	}
+	free(f.data);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_check_read_bad_cksum)
 {
 	struct fake f;
@@ -339,6 +361,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_from_pb_validates);
 	tcase_add_test(tc, test_check_read_ok_and_zeros);
 	tcase_add_test(tc, test_check_read_bad_cksum);
+	tcase_add_test(tc, test_check_read_blocks);
 	tcase_add_test(tc, test_check_read_past_length);
 	tcase_add_test(tc, test_inode_refcount);
 	suite_add_tcase(su, tc);
