@@ -284,6 +284,7 @@ struct fs_session {
 	struct fs_close_item *closeq;
 	size_t closeq_n, closeq_cap;
 	unsigned closes_inflight;
+	bool mds_close_batch;		/* the MDS takes CloseRequest.more */
 	pthread_cond_t closeq_cond, closes_cond;
 	pthread_t closer;
 	bool closer_running, closer_stop;

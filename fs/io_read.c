@@ -162,18 +162,20 @@ static void read_done(struct gn_rpc_result *res, void *arg)
 }
 
 /* Where block i of the run lands: straight into the cache block it fills
- * (one copy fewer than landing and copying), else into tmp. */
+ * (one copy fewer than landing and copying), else into tmp.  A warmup
+ * lands in tmp: its blocks go to the disk tier, which may wait for room,
+ * and must not keep cache blocks pinned meanwhile. */
 static char *run_block(const struct run *r, uint32_t i)
 {
-	return i < r->nblk && r->fill[i] ? (char *)r->refs[i].data :
-					   r->tmp + (size_t)i * GN_BLOCK_SIZE;
+	return i < r->nblk && r->fill[i] && !r->warm ?
+		(char *)r->refs[i].data : r->tmp + (size_t)i * GN_BLOCK_SIZE;
 }
 
-/* Whether some block of the run needs tmp. */
+/* Whether some block of the run lands in tmp (see run_block). */
 static bool run_needs_tmp(const struct run *r)
 {
 	for (uint32_t i = 0; i * GN_BLOCK_SIZE < r->ask; i++)
-		if (i >= r->nblk || !r->fill[i])
+		if (i >= r->nblk || !r->fill[i] || r->warm)
 			return true;
 	return false;
 }
@@ -197,19 +199,6 @@ static void run_publish(struct fs_session *s, struct run *r)
 		uint32_t blen = GN_MIN(GN_BLOCK_SIZE, r->ask - boff);
 		const char *p = run_block(r, i);
 
-		/* The digest goes with the block to the disk tier. */
-		if (r->fill[i])
-			fs_cache_publish_tag(s->cache, &r->refs[i], blen, r->c.digest);
-		if ((r->spill[i] || r->warm) && s->dcache) {
-			struct fs_cache_key key = { r->c.id, r->c.version,
-						    (r->off + boff) / GN_BLOCK_SIZE };
-
-			/* Copied before return; dropped (and counted) when
-			 * the tier's queue is full, as evictions are, except
-			 * for a warmup, which waits for room (after the RAM
-			 * block is published: readers never wait on it). */
-			fs_dcache_spill(s->dcache, &key, r->c.digest, p, blen, r->warm);
-		}
 		if (r->out) {
 			uint32_t a = GN_MAX(r->want_a, r->off + boff);
 			uint32_t e = GN_MIN(r->want_e, r->off + boff + blen);
@@ -218,8 +207,23 @@ static void run_publish(struct fs_session *s, struct run *r)
 				       p + (a - r->off - boff), e - a);
 		}
 		if (r->fill[i]) {
+			if (p != (char *)r->refs[i].data)
+				memcpy(r->refs[i].data, p, blen);
+			/* The digest goes with the block to the disk tier. */
+			fs_cache_publish_tag(s->cache, &r->refs[i], blen, r->c.digest);
 			fs_cache_put(s->cache, &r->refs[i]);
 			r->fill[i] = false;
+		}
+		/* Blocks for the tier are in tmp (run_block): copied before
+		 * return; dropped (and counted) when the tier's queue is full,
+		 * as evictions are, except for a warmup, which waits for room
+		 * (after the RAM block is published: readers never wait on
+		 * it). */
+		if ((r->spill[i] || r->warm) && s->dcache) {
+			struct fs_cache_key key = { r->c.id, r->c.version,
+						    (r->off + boff) / GN_BLOCK_SIZE };
+
+			fs_dcache_spill(s->dcache, &key, r->c.digest, p, blen, r->warm);
 		}
 	}
 }

@@ -550,7 +550,8 @@ int mdsc_report_bad(struct fs_session *s, uint64_t chunk_id,
 	return ret;
 }
 
-int mdsc_close_many(struct fs_session *s, const struct fs_close_item *v, size_t n)
+int mdsc_close_many(struct fs_session *s, const struct fs_close_item *v, size_t n,
+		    bool stopping)
 {
 	Gannet__CloseRequest req = GANNET__CLOSE_REQUEST__INIT;
 	Gannet__CloseItem *items, **more;
@@ -571,7 +572,11 @@ int mdsc_close_many(struct fs_session *s, const struct fs_close_item *v, size_t 
 	}
 	req.n_more = n - 1;
 	req.more = more;
-	ret = CALL(s, &fs_cred_root, "Close", req, close_reply, MDSC_IDEMPOTENT, &res);
+	/* Unmounting: one short deadline, and no new session for this. */
+	ret = mdsc_call(s, &fs_cred_root, "/gannet.Mds/Close", &req.base, &req.h,
+			&gannet__close_reply__descriptor,
+			MDSC_IDEMPOTENT | (stopping ? MDSC_NO_SESSION : 0),
+			stopping ? (int)GN_MIN(2000, s->conf->timeout_ms) : 0, &res);
 	gn_rpc_result_release(&res);
 	free(more);
 	free(items);
@@ -581,6 +586,12 @@ int mdsc_close_many(struct fs_session *s, const struct fs_close_item *v, size_t 
 void mdsc_close_async(struct fs_session *s, uint64_t ino, uint64_t handle)
 {
 	pthread_mutex_lock(&s->lock);
+	if (!s->closer_running || s->closer_stop) {
+		/* No closer (not mounted yet, or unmounting): close here. */
+		pthread_mutex_unlock(&s->lock);
+		mdsc_close(s, &fs_cred_root, ino, handle);
+		return;
+	}
 	if (s->closeq_n == s->closeq_cap) {
 		s->closeq_cap = s->closeq_cap ? s->closeq_cap * 2 : 64;
 		s->closeq = xrealloc(s->closeq, s->closeq_cap * sizeof(*s->closeq));
@@ -609,8 +620,8 @@ static void *closer_main(void *arg)
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		struct timespec until;
+		bool stopping;
 		size_t n;
-
 		int ret;
 
 		while (!s->closeq_n && !s->closer_stop)
@@ -621,12 +632,14 @@ static void *closer_main(void *arg)
 		while (s->closeq_n < MDSC_CLOSE_BATCH && !s->closer_stop &&
 		       pthread_cond_timedwait(&s->closeq_cond, &s->lock, &until) == 0)
 			;
-		n = GN_MIN(s->closeq_n, (size_t)MDSC_CLOSE_BATCH);
+		/* An MDS without batches would close only the first. */
+		n = GN_MIN(s->closeq_n, s->mds_close_batch ? (size_t)MDSC_CLOSE_BATCH : 1);
 		memcpy(v, s->closeq, n * sizeof(v[0]));
 		s->closeq_n -= n;
 		memmove(s->closeq, s->closeq + n, s->closeq_n * sizeof(v[0]));
+		stopping = s->closer_stop;
 		pthread_mutex_unlock(&s->lock);
-		ret = mdsc_close_many(s, v, n);
+		ret = mdsc_close_many(s, v, n, stopping);
 		if (ret)
 			log_info("close of %zu handles failed err='%s'", n, gn_strerror(ret));
 		pthread_mutex_lock(&s->lock);
@@ -650,7 +663,9 @@ int mdsc_closer_start(struct fs_session *s)
 
 	if (ret)
 		return -ret;
+	pthread_mutex_lock(&s->lock);
 	s->closer_running = true;
+	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
 
@@ -665,5 +680,7 @@ void mdsc_closer_stop(struct fs_session *s)
 		pthread_cond_wait(&s->closes_cond, &s->lock);
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->closer, NULL);
+	pthread_mutex_lock(&s->lock);
 	s->closer_running = false;
+	pthread_mutex_unlock(&s->lock);
 }

@@ -111,12 +111,16 @@ int mdsc_commit(struct fs_session *s, const struct fs_cred *c, uint64_t ino,
 		bool set_size, uint64_t size, struct fs_attr *out);
 int mdsc_close(struct fs_session *s, const struct fs_cred *c, uint64_t ino,
 	       uint64_t handle);
-/* Close handles v[0..n) in one call (1 <= n <= MDSC_CLOSE_BATCH). */
+/* Close handles v[0..n) in one call (1 <= n <= MDSC_CLOSE_BATCH; n > 1
+ * needs an MDS with MDS_FEATURE_CLOSE_BATCH).  stopping (unmount): one
+ * short deadline and no re-registration of a lost session. */
 #define MDSC_CLOSE_BATCH 256
-int mdsc_close_many(struct fs_session *s, const struct fs_close_item *v, size_t n);
+int mdsc_close_many(struct fs_session *s, const struct fs_close_item *v, size_t n,
+		    bool stopping);
 /* Close without waiting for the answer (release does not report errors):
  * queued for the closer thread, which sends the handles released within
- * MDSC_CLOSE_DELAY_MS of each other in one call.  Thread-safe. */
+ * MDSC_CLOSE_DELAY_MS of each other in one call; closed at once (waiting)
+ * when the closer is not running.  Thread-safe. */
 #define MDSC_CLOSE_DELAY_MS 10
 void mdsc_close_async(struct fs_session *s, uint64_t ino, uint64_t handle);
 /* Start the closer thread (fs_session_run); stop: send what is queued,

@@ -209,6 +209,7 @@ static int session_open(struct fs_session *s, uint64_t reclaim, int deadline_ms,
 	s->session_id = r->session_id;
 	s->lease_ms = r->lease_ms;
 	s->session_timeout_ms = r->session_timeout_ms;
+	s->mds_close_batch = (r->features & GANNET__MDS_FEATURE__MDS_FEATURE_CLOSE_BATCH) != 0;
 	s->epoch++;
 	s->ack_seq = 0;
 	pthread_mutex_unlock(&s->lock);

@@ -32,6 +32,7 @@ MDS_RPC_HANDLER(session_open)
 	r.root_ino = root;
 	r.lease_ms = (uint32_t)mds_lease_ms(m);
 	r.session_timeout_ms = (uint32_t)mds_session_timeout_ms(m);
+	r.features = GANNET__MDS_FEATURE__MDS_FEATURE_CLOSE_BATCH;
 	return gn_rpc_reply(call, &r.base);
 }
 

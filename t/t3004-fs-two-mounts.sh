@@ -54,6 +54,12 @@ head -c 100000 /dev/urandom >"$T/h4"; cp "$T/h4" "$A/h/f4"
 stat "$B/h/f4" >/dev/null
 head -c 100000 /dev/urandom >"$T/h4"; cp "$T/h4" "$A/h/f4"
 cmp "$T/h4" "$B/h/f4" || gn_fail "B reads A's rewrite of a file B had looked up"
+# A shrink and regrow keeps the chunk's version and shortens it in place:
+# past the cut B must read zeros, not the listed bytes.
+ls -l "$B/h" >/dev/null
+truncate -s 50000 "$A/h/f4"; truncate -s 100000 "$A/h/f4"
+head -c 50000 "$T/h4" >"$T/h5"; head -c 50000 /dev/zero >>"$T/h5"
+cmp "$T/h5" "$B/h/f4" || gn_fail "B reads zeros past A's shrink and regrow"
 rm -r "$A/h"
 
 # Namespace changes are seen across (entry leases recalled).

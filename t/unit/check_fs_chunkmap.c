@@ -164,6 +164,12 @@ struct fake {
 	struct gn_rpc_result res;
 };
 
+/* Byte x of a chunk: differs between blocks at the same offset. */
+static char pat(uint32_t x)
+{
+	return (char)(x * 7 + x / GN_BLOCK_SIZE * 13);
+}
+
 static void fake_init(struct fake *f, uint32_t clen, uint32_t off, uint32_t len,
 		      size_t split)
 {
@@ -174,7 +180,7 @@ static void fake_init(struct fake *f, uint32_t clen, uint32_t off, uint32_t len,
 	gannet__read_chunk_reply__init(&f->r);
 	f->data = malloc(n ? n : 1);
 	for (uint32_t i = 0; i < n; i++)
-		f->data[i] = (char)((off + i) * 7);
+		f->data[i] = pat(off + i);
 	f->r.offset = off;
 	f->r.chunk_length = clen;
 	f->r.n_cksums = gn_cksum_blocks(f->data, n, f->cks);
@@ -201,7 +207,7 @@ START_TEST(test_check_read_ok_and_zeros)
 	memset(dst, 0x55, want);
 	ck_assert_int_eq(fs_io_check_read(&f.res, GN_BLOCK_SIZE, want, dst), 0);
 	for (uint32_t i = 0; i < want; i++) {
-		char exp = GN_BLOCK_SIZE + i < 100000 ? (char)((GN_BLOCK_SIZE + i) * 7) : 0;
+		char exp = GN_BLOCK_SIZE + i < 100000 ? pat(GN_BLOCK_SIZE + i) : 0;
 		ck_assert_int_eq(dst[i], exp);
 	}
 	free(f.data);
@@ -223,7 +229,7 @@ START_TEST(test_check_read_blocks)
 	memset(buf, 0x55, 3 * (size_t)GN_BLOCK_SIZE);
 	ck_assert_int_eq(fs_io_check_read_blocks(&f.res, 0, want, blk), 0);
 	for (uint32_t i = 0; i < want; i++) {
-		char exp = i < 2 * GN_BLOCK_SIZE + 100 ? (char)(i * 7) : 0;
+		char exp = i < 2 * GN_BLOCK_SIZE + 100 ? pat(i) : 0;
 		ck_assert_int_eq(blk[i / GN_BLOCK_SIZE][i % GN_BLOCK_SIZE], exp);
 	}
 	free(f.data);
