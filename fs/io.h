@@ -177,7 +177,7 @@ void fs_io_kernel_cache_dropped(struct fs_inode *in);
  * still go by the map of the Open reply: cache keys carry the version, so
  * a stale hint costs one wasted read and never serves old bytes.  A read
  * arriving while the fetch runs waits for its blocks instead of fetching
- * them again.
+ * them again.  The fetch runs on the prefetch threads (none: no fetch).
  */
 #define FS_HINT_MAX ((uint32_t)1 << 20)
 void fs_io_hint_set(struct fs_inode *in, const struct fs_chunk *c);

@@ -628,7 +628,9 @@ static int read_once(struct fs_session *s, struct fs_inode *in, uint64_t off,
  * the memory of a prefetch thread (landing buffer plus received reply,
  * about 2x this) too. */
 #define PF_JOB_MAX ((uint64_t)4 << 20)
-/* Jobs queued at most; more read-ahead is dropped, not queued. */
+/* Jobs queued at most; more read-ahead is dropped, not queued.  Fetches
+ * ahead of Open (at most FS_HINT_MAX each) may take the queue to twice
+ * that: read-ahead filling the queue must not starve them. */
 #define PF_QUEUE_MAX 32
 
 struct fs_pf_job {
@@ -727,7 +729,8 @@ static bool prefetch_job(struct fs_session *s, struct fs_inode *in,
 	/* The job's reference, taken while ours holds the inode. */
 	fs_inode_ref(s, in);
 	pthread_mutex_lock(&s->pfq_lock);
-	if (s->pf_stopping || !s->npf_threads || s->pfq_len >= PF_QUEUE_MAX) {
+	if (s->pf_stopping || !s->npf_threads ||
+	    s->pfq_len >= (hint ? 2 : 1) * PF_QUEUE_MAX) {
 		pthread_mutex_unlock(&s->pfq_lock);
 		fs_inode_put(s, in);
 		return false;
