@@ -153,6 +153,14 @@ uint64_t fs_chunkmap_sig(const struct fs_chunkmap *m, uint64_t size)
 	return h;
 }
 
+bool fs_chunk_hint_from_pb(struct fs_chunk *c, const Gannet__ChunkInfo *pb)
+{
+	if (pb && !fs_chunk_from_pb(c, pb) && c->index == 0)
+		return true;
+	c->version = 0;
+	return false;
+}
+
 int fs_chunk_from_pb(struct fs_chunk *c, const Gannet__ChunkInfo *pb)
 {
 	memset(c, 0, sizeof(*c));

@@ -105,6 +105,9 @@ int fs_chunkmap_seek_hole(const struct fs_chunkmap *m, uint64_t size,
 uint64_t fs_chunkmap_sig(const struct fs_chunkmap *m, uint64_t size);
 /* Fill c from a wire ChunkInfo; -EBADMSG when it is out of range. */
 int fs_chunk_from_pb(struct fs_chunk *c, const struct Gannet__ChunkInfo *pb);
+/* A reply's first_chunk hint (pb may be NULL) into c: true for a valid
+ * chunk 0, else false with c->version 0 (no hint). */
+bool fs_chunk_hint_from_pb(struct fs_chunk *c, const struct Gannet__ChunkInfo *pb);
 
 /* Byte range math: the piece of [off, off+len) inside chunk `index`. */
 static inline uint64_t fs_chunk_index(uint64_t off)

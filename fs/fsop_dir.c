@@ -101,9 +101,8 @@ static int dir_fetch(fuse_req_t req, struct fs_session *s, struct fs_dir *d)
 			a.entry_lease_ms = r->attr_lease_ms;
 		}
 		e = dir_add(d, de->name, de->ino, de->type, ok ? &a : NULL);
-		if (ok && de->first_chunk &&
-		    (fs_chunk_from_pb(&e->hint, de->first_chunk) || e->hint.index))
-			e->hint.version = 0;
+		if (ok)
+			fs_chunk_hint_from_pb(&e->hint, de->first_chunk);
 		d->cookie = de->cookie;
 	}
 	/* An empty batch that is not eof would loop forever: treat as eof. */

@@ -182,12 +182,8 @@ int mdsc_lookup(struct fs_session *s, const struct fs_cred *c, uint64_t parent,
 	ret = CALL(s, c, "Lookup", req, entry_reply, MDSC_IDEMPOTENT, &res);
 	if (!ret && hint) {
 		r = (Gannet__EntryReply *)res.reply;
-		hint->version = 0;
-		if (r->first_chunk && !fs_chunk_from_pb(hint, r->first_chunk) &&
-		    hint->index == 0)
+		if (fs_chunk_hint_from_pb(hint, r->first_chunk))
 			fs_session_add_servers(s, r->servers, r->n_servers);
-		else
-			hint->version = 0;
 	}
 	return entry_out(ret, &res, out);
 }
@@ -564,11 +560,11 @@ int mdsc_close_many(struct fs_session *s, const struct fs_close_item *v, size_t 
 	more = xcalloc(n, sizeof(*more));
 	req.ino = v[0].ino;
 	req.handle = v[0].handle;
-	for (size_t i = 1; i < n; i++) {
+	for (size_t i = 0; i + 1 < n; i++) {
 		gannet__close_item__init(&items[i]);
-		items[i].ino = v[i].ino;
-		items[i].handle = v[i].handle;
-		more[i - 1] = &items[i];
+		items[i].ino = v[i + 1].ino;
+		items[i].handle = v[i + 1].handle;
+		more[i] = &items[i];
 	}
 	req.n_more = n - 1;
 	req.more = more;

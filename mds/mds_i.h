@@ -116,6 +116,10 @@ int ns_sticky_ok(const struct mds_cred *c, const struct db_inode *dir,
 void ns_change(struct mds_changes *ch, enum mds_inval_kind kind,
 	       uint64_t ino, const char *name);
 void ns_chunk_key(uint8_t key[16], uint64_t ino, uint64_t index);
+/* A DB_CHUNK row's value v (vl bytes) for chunk `index` into out
+ * (base_version 0); -EIO when it has the wrong size. */
+int ns_chunk_row(uint64_t index, const void *v, size_t vl,
+		 struct mds_chunk *out);
 /* Chunk `index` of ino into out (base_version 0); -ENOENT for a hole. */
 int ns_get_chunk(struct db_txn *t, uint64_t ino, uint64_t index,
 		 struct mds_chunk *out);

@@ -42,17 +42,13 @@ static int ns_load_chunks(struct db_txn *t, uint64_t ino, uint64_t first,
 		uint64_t index = db_get_be64((const uint8_t *)k + 8);
 		if (index >= end)
 			break;
-		if (vl != sizeof(struct db_chunk)) {
-			ret = -EIO;
-			goto out;
-		}
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 16;
 			v = xrealloc(v, cap * sizeof(*v));
 		}
-		memset(&v[cnt], 0, sizeof(v[cnt]));
-		v[cnt].index = index;
-		memcpy(&v[cnt].c, val, sizeof(struct db_chunk));
+		ret = ns_chunk_row(index, val, vl, &v[cnt]);
+		if (ret)
+			goto out;
 		cnt++;
 		ret = db_cursor_next(c, &k, &kl, &val, &vl);
 	}

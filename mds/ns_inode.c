@@ -22,6 +22,17 @@ void ns_chunk_key(uint8_t key[16], uint64_t ino, uint64_t index)
 	db_be64(key + 8, index);
 }
 
+int ns_chunk_row(uint64_t index, const void *v, size_t vl,
+		 struct mds_chunk *out)
+{
+	if (vl != sizeof(struct db_chunk))
+		return -EIO;
+	memset(out, 0, sizeof(*out));
+	out->index = index;
+	memcpy(&out->c, v, sizeof(out->c));
+	return 0;
+}
+
 int ns_get_chunk(struct db_txn *t, uint64_t ino, uint64_t index,
 		 struct mds_chunk *out)
 {
@@ -32,21 +43,13 @@ int ns_get_chunk(struct db_txn *t, uint64_t ino, uint64_t index,
 
 	ns_chunk_key(key, ino, index);
 	ret = db_get(t, DB_CHUNK, key, sizeof(key), &v, &vl);
-	if (ret)
-		return ret;
-	if (vl != sizeof(struct db_chunk))
-		return -EIO;
-	memset(out, 0, sizeof(*out));
-	out->index = index;
-	memcpy(&out->c, v, sizeof(out->c));
-	return 0;
+	return ret ? ret : ns_chunk_row(index, v, vl, out);
 }
 
 void ns_first_chunk(struct db_txn *t, const struct db_inode *n,
 		    struct mds_chunk *first)
 {
-	first->c.version = 0;
-	if (S_ISREG(n->mode) && n->size && n->size <= GN_CHUNK_SIZE &&
+	if (!S_ISREG(n->mode) || !n->size || n->size > GN_CHUNK_SIZE ||
 	    ns_get_chunk(t, n->ino, 0, first))
 		first->c.version = 0;
 }

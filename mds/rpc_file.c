@@ -232,10 +232,8 @@ MDS_RPC_HANDLER(close)
 	const Gannet__CloseRequest *q = (const void *)req;
 	Gannet__CloseReply r = GANNET__CLOSE_REPLY__INIT;
 	struct mds_cred c;
-	int ret;
-
 	uint64_t session;
-	int err;
+	int ret, err;
 
 	GET_CRED(q->h, c);
 	if (q->n_more > MDS_CLOSE_BATCH_MAX)

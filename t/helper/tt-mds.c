@@ -588,18 +588,40 @@ static int tt_open_write(struct tt *t, const char *path, uint32_t flags,
 	return ret;
 }
 
-static int tt_close(struct tt *t, uint64_t ino, uint64_t handle)
+/* One Close for handles h[0..n) of inodes ino[0..n), with extra copies
+ * of the last pair appended to the batch. */
+static int tt_close_batch(struct tt *t, const uint64_t *ino, const uint64_t *h,
+			  size_t n, size_t extra)
 {
 	Gannet__CloseRequest q = GANNET__CLOSE_REQUEST__INIT;
+	size_t nm = n - 1 + extra;
+	Gannet__CloseItem *it = xcalloc(nm + 1, sizeof(*it));
+	Gannet__CloseItem **more = xcalloc(nm + 1, sizeof(*more));
 	struct gn_rpc_result res;
 	int ret;
 
 	q.h = &t->h;
-	q.ino = ino;
-	q.handle = handle;
+	q.ino = ino[0];
+	q.handle = h[0];
+	for (size_t i = 0; i < nm; i++) {
+		size_t k = GN_MIN(i + 1, n - 1);
+		gannet__close_item__init(&it[i]);
+		it[i].ino = ino[k];
+		it[i].handle = h[k];
+		more[i] = &it[i];
+	}
+	q.n_more = nm;
+	q.more = more;
 	ret = CALL(t, "Close", &q, close_reply, &res);
 	gn_rpc_result_release(&res);
+	free(more);
+	free(it);
 	return ret;
+}
+
+static int tt_close(struct tt *t, uint64_t ino, uint64_t handle)
+{
+	return tt_close_batch(t, &ino, &handle, 1, 0);
 }
 
 /* Allocate and commit chunks 0..n-1 of ino (metadata only: nothing is
@@ -1007,37 +1029,6 @@ static int64_t tt_nlink(struct tt *t, uint64_t ino)
 	if (!ret)
 		ret = ((Gannet__AttrReply *)res.reply)->attr->nlink;
 	gn_rpc_result_release(&res);
-	return ret;
-}
-
-/* One Close for handles h[0..n) of inodes ino[0..n), with extra copies
- * of the last pair appended to the batch. */
-static int tt_close_batch(struct tt *t, const uint64_t *ino, const uint64_t *h,
-			  size_t n, size_t extra)
-{
-	Gannet__CloseRequest q = GANNET__CLOSE_REQUEST__INIT;
-	size_t nm = n - 1 + extra;
-	Gannet__CloseItem *it = xcalloc(nm + 1, sizeof(*it));
-	Gannet__CloseItem **more = xcalloc(nm + 1, sizeof(*more));
-	struct gn_rpc_result res;
-	int ret;
-
-	q.h = &t->h;
-	q.ino = ino[0];
-	q.handle = h[0];
-	for (size_t i = 0; i < nm; i++) {
-		size_t k = GN_MIN(i + 1, n - 1);
-		gannet__close_item__init(&it[i]);
-		it[i].ino = ino[k];
-		it[i].handle = h[k];
-		more[i] = &it[i];
-	}
-	q.n_more = nm;
-	q.more = more;
-	ret = CALL(t, "Close", &q, close_reply, &res);
-	gn_rpc_result_release(&res);
-	free(more);
-	free(it);
 	return ret;
 }
 
