@@ -178,6 +178,17 @@ fail:
 	fsop_reply_err(req, ret);
 }
 
+/* Answer a read from the pinned blocks of p, then unpin them. */
+static void reply_pinned(fuse_req_t req, struct fs_session *s, struct fs_io_pinned *p)
+{
+	gn_metric_add(s->m.read_bytes, p->len);
+	if (p->niov)
+		fuse_reply_iov(req, p->iov, p->niov);
+	else
+		fuse_reply_buf(req, NULL, 0);
+	fs_io_pinned_release(s, p);
+}
+
 /*
  * Valid replies:
  *   fuse_reply_buf
@@ -191,8 +202,6 @@ void fsop_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fs_session *s = fsop_session(req);
 	struct fs_file *f = file_of(fi);
 	struct fs_io_pinned pin;
-	size_t got = 0;
-	char *buf;
 	int ret;
 
 	(void)ino;
@@ -205,25 +214,19 @@ void fsop_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	/* Straight from the cache needs no buffer, so no read budget. */
 	ret = fs_io_read_pinned(s, f->inode, (uint64_t)off, size, &pin);
 	if (!ret) {
-		gn_metric_add(s->m.read_bytes, pin.len);
-		if (pin.niov)
-			fuse_reply_iov(req, pin.iov, pin.niov);
-		else
-			fuse_reply_buf(req, NULL, 0);
-		fs_io_pinned_release(s, &pin);
+		reply_pinned(req, s, &pin);
 		return;
 	}
 	fs_io_read_begin(s, size);
-	buf = xmalloc(size ? size : 1);
-	ret = fs_io_read(s, f->inode, (uint64_t)off, size, buf, &got);
-	if (ret) {
+	/* Fetched into the cache and answered from there: no reply buffer
+	 * to fault in, and one copy fewer. */
+	ret = fs_io_read_fill(s, f->inode, (uint64_t)off, size, &pin);
+	if (!ret) {
+		reply_pinned(req, s, &pin);
+	} else {
 		gn_metric_inc(s->m.err_read);
 		fsop_reply_err(req, ret);
-	} else {
-		gn_metric_add(s->m.read_bytes, got);
-		fuse_reply_buf(req, buf, got);
 	}
-	free(buf);
 	fs_io_read_end(s, size);
 }
 

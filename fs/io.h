@@ -73,10 +73,23 @@ struct fs_io_pinned {
 	struct fs_cache_ref ref[FS_PIN_MAX / FS_CACHE_BLOCK + 2];
 	int niov;
 	size_t len;
+	char *buf;	/* fs_io_read_fill's copy, or NULL: pinned blocks */
 };
 int fs_io_read_pinned(struct fs_session *s, struct fs_inode *in, uint64_t off,
 		      size_t size, struct fs_io_pinned *p);
 void fs_io_pinned_release(struct fs_session *s, struct fs_io_pinned *p);
+/*
+ * Any read: fetch the blocks of the range the RAM cache lacks into it,
+ * then pin them as fs_io_read_pinned() does, so the reply needs neither a
+ * buffer nor a copy.  When the range is not plain data (as above) or the
+ * cache had no room for a block, it reads into a buffer instead, which
+ * *p then owns (p->buf, one iov).  Either way the caller replies from
+ * p->iov and calls fs_io_pinned_release().  Errors as fs_io_read, with
+ * nothing to release.  Blocking; call between fs_io_read_begin() and
+ * fs_io_read_end(), as the replies it receives count against that budget.
+ */
+int fs_io_read_fill(struct fs_session *s, struct fs_inode *in, uint64_t off,
+		    size_t size, struct fs_io_pinned *p);
 
 /*
  * The memory of foreground reads is bounded: a read of size bytes holds

@@ -859,7 +859,7 @@ static void read_ahead(struct fs_session *s, struct fs_inode *in, uint64_t off,
 /* ---- replies straight from the cache ---- */
 
 struct pin_span {
-	uint64_t id, version;
+	struct fs_chunk c;
 	uint32_t a, e;
 };
 
@@ -885,42 +885,37 @@ static bool pin_plan(struct fs_inode *in, uint64_t off, uint64_t end,
 
 		if (!c || !c->nrep || e > c->length)
 			return false;
-		sp[*n] = (struct pin_span){ c->id, c->version, a, e };
+		sp[*n] = (struct pin_span){ *c, a, e };
 		pos = cend;
 	}
 	return true;
 }
 
-int fs_io_read_pinned(struct fs_session *s, struct fs_inode *in, uint64_t off,
-		      size_t size, struct fs_io_pinned *p)
+/* The spans of [off, off+size) of in for pinning, clipped to its size
+ * (*end); false when the read cannot be served from pinned blocks. */
+static bool pin_spans(struct fs_session *s, struct fs_inode *in, uint64_t off,
+		      size_t size, struct pin_span *sp, size_t *n, uint64_t *end)
 {
-	struct pin_span sp[FS_PIN_MAX / GN_CHUNK_SIZE + 2];
-	uint64_t end;
-	size_t n = 0;
 	bool ok;
 
-	p->niov = 0;
-	p->len = 0;
 	if (!s->cache || size > FS_PIN_MAX)
-		return -EAGAIN;
+		return false;
 	pthread_mutex_lock(&in->lock);
-	end = GN_MIN(off + size, in->size);
-	ok = off >= end || pin_plan(in, off, end, sp, &n);
+	*end = GN_MIN(off + size, in->size);
+	*n = 0;
+	ok = off >= *end || pin_plan(in, off, *end, sp, n);
 	pthread_mutex_unlock(&in->lock);
-	if (!ok)
-		return -EAGAIN;
-	if (off >= end)
-		return 0;
-	/* Presence first, without side effects, so that a read the cache
-	 * only partly holds is counted once, by the copying path. */
-	for (size_t i = 0; i < n; i++)
-		for (uint32_t k = sp[i].a / GN_BLOCK_SIZE; k * GN_BLOCK_SIZE < sp[i].e; k++)
-			if (!fs_cache_contains(s->cache,
-					       &(struct fs_cache_key){ sp[i].id, sp[i].version, k }))
-				return -EAGAIN;
+	return ok;
+}
+
+/* Pin the blocks of sp[0..n) into p; false (nothing pinned) when one is
+ * not in the cache. */
+static bool pin_blocks(struct fs_session *s, const struct pin_span *sp, size_t n,
+		       struct fs_io_pinned *p)
+{
 	for (size_t i = 0; i < n; i++) {
 		for (uint32_t k = sp[i].a / GN_BLOCK_SIZE; k * GN_BLOCK_SIZE < sp[i].e; k++) {
-			struct fs_cache_key key = { sp[i].id, sp[i].version, k };
+			struct fs_cache_key key = { sp[i].c.id, sp[i].c.version, k };
 			struct fs_cache_ref *r = &p->ref[p->niov];
 			uint32_t boff = k * GN_BLOCK_SIZE;
 			uint32_t x = GN_MAX(sp[i].a, boff);
@@ -938,18 +933,116 @@ int fs_io_read_pinned(struct fs_session *s, struct fs_inode *in, uint64_t off,
 			p->len += y - x;
 		}
 	}
+	return true;
+evicted:
+	fs_io_pinned_release(s, p);
+	return false;
+}
+
+int fs_io_read_pinned(struct fs_session *s, struct fs_inode *in, uint64_t off,
+		      size_t size, struct fs_io_pinned *p)
+{
+	struct pin_span sp[FS_PIN_MAX / GN_CHUNK_SIZE + 2];
+	uint64_t end;
+	size_t n;
+
+	p->niov = 0;
+	p->len = 0;
+	p->buf = NULL;
+	if (!pin_spans(s, in, off, size, sp, &n, &end))
+		return -EAGAIN;
+	if (off >= end)
+		return 0;
+	/* Presence first, without side effects, so that a read the cache
+	 * only partly holds is counted once, by the filling path. */
+	for (size_t i = 0; i < n; i++)
+		for (uint32_t k = sp[i].a / GN_BLOCK_SIZE; k * GN_BLOCK_SIZE < sp[i].e; k++)
+			if (!fs_cache_contains(s->cache,
+					       &(struct fs_cache_key){ sp[i].c.id, sp[i].c.version, k }))
+				return -EAGAIN;
+	/* A block gone since the check is rare, and the caller copes. */
+	if (!pin_blocks(s, sp, n, p))
+		return -EAGAIN;
 	read_ahead(s, in, off, size);
 	return 0;
-evicted:
-	/* Gone since the check: rare, and the copying path copes. */
-	fs_io_pinned_release(s, p);
-	return -EAGAIN;
+}
+
+/* Read [off, off+size) of in into dst by copying (fs_io_read without the
+ * read-ahead). */
+static int read_copy(struct fs_session *s, struct fs_inode *in, uint64_t off,
+		     size_t size, char *dst, size_t *got)
+{
+	bool again;
+	int ret;
+
+	for (int i = 0; i < 4; i++) {
+		ret = read_once(s, in, off, size, dst, got, &again);
+		if (!again)
+			break;
+	}
+	return ret == -EAGAIN ? -EIO : ret;
+}
+
+int fs_io_read_fill(struct fs_session *s, struct fs_inode *in, uint64_t off,
+		    size_t size, struct fs_io_pinned *p)
+{
+	struct pin_span sp[FS_PIN_MAX / GN_CHUNK_SIZE + 2];
+	bool again = false;
+	uint64_t end;
+	size_t n, got;
+	int ret = 0;
+
+	p->niov = 0;
+	p->len = 0;
+	p->buf = NULL;
+	if (size > FS_READ_MAX)
+		size = FS_READ_MAX;
+	read_ahead(s, in, off, size);
+	if (!pin_spans(s, in, off, size, sp, &n, &end))
+		goto copy;
+	if (off >= end)
+		return 0;
+	for (int i = 0; i < 4; i++) {
+		struct runs rs = { 0 };
+
+		for (size_t j = 0; j < n; j++)
+			plan_chunk(s, &sp[j].c, sp[j].a, sp[j].e, NULL, &rs);
+		ret = fetch_runs(s, in, &rs, &again);
+		runs_free(s->cache, &rs);
+		if (!again)
+			break;
+		/* The map changed: plan the spans again. */
+		if (!pin_spans(s, in, off, size, sp, &n, &end))
+			goto copy;
+	}
+	if (ret)
+		return ret == -EAGAIN ? -EIO : ret;
+	/* A block the cache had no room for was not fetched. */
+	if (pin_blocks(s, sp, n, p))
+		return 0;
+copy:
+	p->buf = xmalloc(size ? size : 1);
+	ret = read_copy(s, in, off, size, p->buf, &got);
+	if (ret) {
+		free(p->buf);
+		p->buf = NULL;
+		return ret;
+	}
+	p->iov[0] = (struct iovec){ p->buf, got };
+	p->niov = got ? 1 : 0;
+	p->len = got;
+	return 0;
 }
 
 void fs_io_pinned_release(struct fs_session *s, struct fs_io_pinned *p)
 {
-	for (int i = 0; i < p->niov; i++)
-		fs_cache_put(s->cache, &p->ref[i]);
+	if (p->buf) {
+		free(p->buf);
+		p->buf = NULL;
+	} else {
+		for (int i = 0; i < p->niov; i++)
+			fs_cache_put(s->cache, &p->ref[i]);
+	}
 	p->niov = 0;
 	p->len = 0;
 }
@@ -957,20 +1050,10 @@ void fs_io_pinned_release(struct fs_session *s, struct fs_io_pinned *p)
 int fs_io_read(struct fs_session *s, struct fs_inode *in, uint64_t off,
 	       size_t size, char *dst, size_t *got)
 {
-	bool again;
-	int ret;
-
 	if (size > FS_READ_MAX)
 		size = FS_READ_MAX;
 	read_ahead(s, in, off, size);
-	for (int i = 0; i < 4; i++) {
-		ret = read_once(s, in, off, size, dst, got, &again);
-		if (!again)
-			break;
-	}
-	if (ret == -EAGAIN)
-		ret = -EIO;
-	return ret;
+	return read_copy(s, in, off, size, dst, got);
 }
 
 /* ---- warmup ---- */

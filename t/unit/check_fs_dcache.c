@@ -232,50 +232,69 @@ START_TEST(test_bad_dirs)
 }
 END_TEST
 
+/* A session with a RAM cache of one block and a disk tier in dir that
+ * holds both blocks of chunk c (as an earlier mount left them), and an
+ * inode of 2 blocks whose only chunk is c, on a replica 9 the session
+ * does not know: reads can only be served from the tiers. */
+static const struct fs_chunk tier_c = { .index = 0, .id = 42, .version = 5,
+					.digest = 0xd16e57, .length = 2 * BLK,
+					.nrep = 1, .rep = { 9 } };
+static unsigned char tier_want[2 * BLK];
+
+static struct fs_inode *tier_session(struct fs_session *s, struct gn_conf *conf)
+{
+	struct fs_inode *in;
+	char err[128];
+
+	gn_conf_init(conf);
+	ck_assert_int_eq(gn_conf_set(conf, "client", "cache_dir", dir, err, sizeof(err)), 0);
+	ck_assert_int_eq(gn_conf_set(conf, "client", "cache_dir_size", "64M", err,
+				     sizeof(err)), 0);
+	fs_session_init(s, &conf->client);
+	ck_assert_int_eq(fs_cache_new(BLK, &s->cache), 0);
+	fs_session_dcache_open(s);
+	ck_assert_ptr_nonnull(s->dcache);
+	for (uint32_t b = 0; b < 2; b++) {
+		struct fs_cache_key k = { tier_c.id, tier_c.version, b };
+
+		pattern(tier_c.id, b, tier_want + b * BLK, BLK);
+		fs_dcache_spill(s->dcache, &k, tier_c.digest, tier_want + b * BLK, BLK, true);
+	}
+	fs_dcache_drain(s->dcache);
+	in = fs_inode_get(s, 7);
+	in->have_map = true;
+	in->size = 2 * BLK;
+	fs_chunkmap_put(&in->map, &tier_c);
+	return in;
+}
+
+static void tier_session_end(struct fs_session *s, struct gn_conf *conf,
+			     struct fs_inode *in)
+{
+	fs_inode_put(s, in);
+	fs_session_release(s);
+	gn_conf_release(conf);
+}
+
 /*
  * A block the RAM cache cannot take (every block of its stripe pinned by
  * a fill in flight, as deep prefetch into a small cache_size does) is
  * still read from the disk tier, not sent to the data servers.  Here the
- * RAM cache is one block, pinned, and the chunk's only replica is a
- * server the session does not know, so the network path fails with EIO.
+ * RAM cache is one block, pinned, and the network path fails with EIO.
  */
 START_TEST(test_read_ram_pinned)
 {
-	static unsigned char want[2 * BLK];
 	static char got[2 * BLK];
-	struct fs_chunk c = { .index = 0, .id = 42, .version = 5,
-			      .digest = 0xd16e57, .length = 2 * BLK, .nrep = 1,
-			      .rep = { 9 } };
+	const unsigned char *want = tier_want;
 	struct fs_cache_key other = { 43, 1, 0 };
 	struct fs_cache_ref pin;
 	struct fs_dcache_stats st;
 	struct fs_session s;
 	struct fs_inode *in;
 	struct gn_conf conf;
-	char err[128];
 	size_t n = 0;
 
-	gn_conf_init(&conf);
-	ck_assert_int_eq(gn_conf_set(&conf, "client", "cache_dir", dir, err, sizeof(err)), 0);
-	ck_assert_int_eq(gn_conf_set(&conf, "client", "cache_dir_size", "64M", err,
-				     sizeof(err)), 0);
-	fs_session_init(&s, &conf.client);
-	ck_assert_int_eq(fs_cache_new(BLK, &s.cache), 0);
-	fs_session_dcache_open(&s);
-	ck_assert_ptr_nonnull(s.dcache);
-	/* Both blocks of the chunk are on disk, as an earlier mount left them. */
-	for (uint32_t b = 0; b < 2; b++) {
-		struct fs_cache_key k = { c.id, c.version, b };
-
-		pattern(c.id, b, want + b * BLK, BLK);
-		fs_dcache_spill(s.dcache, &k, c.digest, want + b * BLK, BLK, true);
-	}
-	fs_dcache_drain(s.dcache);
-	in = fs_inode_get(&s, 7);
-	in->have_map = true;
-	in->size = 2 * BLK;
-	fs_chunkmap_put(&in->map, &c);
-
+	in = tier_session(&s, &conf);
 	ck_assert_int_eq(fs_cache_lookup(s.cache, &other, &pin), FS_CACHE_FILL);
 	/* Unaligned at both ends: each block copies only its wanted part. */
 	ck_assert_int_eq(fs_io_read(&s, in, 100, 2 * BLK - 300, got, &n), 0);
@@ -297,10 +316,76 @@ START_TEST(test_read_ram_pinned)
 	ck_assert_int_eq(fs_cache_peek(s.cache, &(struct fs_cache_key){ 42, 5, 0 }, &pin),
 			 FS_CACHE_HIT);
 	fs_cache_put(s.cache, &pin);
+	tier_session_end(&s, &conf, in);
+}
+END_TEST
 
-	fs_inode_put(&s, in);
-	fs_session_release(&s);
-	gn_conf_release(&conf);
+/* The iov of p as one buffer. */
+static size_t gather(const struct fs_io_pinned *p, char *out)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < p->niov; i++) {
+		memcpy(out + n, p->iov[i].iov_base, p->iov[i].iov_len);
+		n += p->iov[i].iov_len;
+	}
+	return n;
+}
+
+/*
+ * fs_io_read_fill (every read the cache does not hold): it answers from
+ * pinned cache blocks when the RAM cache takes the range, and from a
+ * buffer of its own when it cannot (a block pinned elsewhere, a range
+ * larger than the cache); the bytes are the same either way, a pinned
+ * answer points into the cache, and nothing stays pinned after release.
+ */
+START_TEST(test_read_fill)
+{
+	static char got[2 * BLK];
+	struct fs_cache_key other = { 43, 1, 0 };
+	struct fs_io_pinned p;
+	struct fs_cache_ref pin;
+	struct fs_session s;
+	struct fs_inode *in;
+	struct gn_conf conf;
+
+	in = tier_session(&s, &conf);
+	/* The only RAM block is taken: a copy, from the disk tier. */
+	ck_assert_int_eq(fs_cache_lookup(s.cache, &other, &pin), FS_CACHE_FILL);
+	ck_assert_int_eq(fs_io_read_fill(&s, in, 100, 2 * BLK - 300, &p), 0);
+	ck_assert_ptr_nonnull(p.buf);
+	ck_assert_uint_eq(p.len, 2 * BLK - 300);
+	ck_assert_uint_eq(gather(&p, got), 2 * BLK - 300);
+	ck_assert_mem_eq(got, tier_want + 100, 2 * BLK - 300);
+	fs_io_pinned_release(&s, &p);
+	ck_assert_ptr_null(p.buf);
+	fs_cache_abort(s.cache, &pin);
+
+	/* Room for the block: filled into the cache and answered from it. */
+	ck_assert_int_eq(fs_io_read_fill(&s, in, BLK + 10, 1000, &p), 0);
+	ck_assert_ptr_null(p.buf);
+	ck_assert_int_eq(p.niov, 1);
+	ck_assert_uint_eq(p.len, 1000);
+	ck_assert_mem_eq(p.iov[0].iov_base, tier_want + BLK + 10, 1000);
+	/* Pinned: the one block cannot be taken for another key. */
+	ck_assert_int_eq(fs_cache_lookup(s.cache, &other, &pin), -ENOMEM);
+	fs_io_pinned_release(&s, &p);
+	ck_assert_int_eq(fs_cache_lookup(s.cache, &other, &pin), FS_CACHE_FILL);
+	fs_cache_abort(s.cache, &pin);
+
+	/* Two blocks through a one-block cache: a copy again. */
+	ck_assert_int_eq(fs_io_read_fill(&s, in, 0, 2 * BLK, &p), 0);
+	ck_assert_ptr_nonnull(p.buf);
+	ck_assert_uint_eq(gather(&p, got), 2 * BLK);
+	ck_assert_mem_eq(got, tier_want, 2 * BLK);
+	fs_io_pinned_release(&s, &p);
+
+	/* At and past the end: nothing. */
+	ck_assert_int_eq(fs_io_read_fill(&s, in, 2 * BLK, 10, &p), 0);
+	ck_assert_int_eq(p.niov, 0);
+	ck_assert_uint_eq(p.len, 0);
+	fs_io_pinned_release(&s, &p);
+	tier_session_end(&s, &conf, in);
 }
 END_TEST
 
@@ -315,5 +400,6 @@ int main(void)
 	tcase_add_test(tc, test_bound_fifo);
 	tcase_add_test(tc, test_bad_dirs);
 	tcase_add_test(tc, test_read_ram_pinned);
+	tcase_add_test(tc, test_read_fill);
 	return gn_unit_run(s);
 }
