@@ -63,9 +63,9 @@ int fs_io_read(struct fs_session *s, struct fs_inode *in, uint64_t off,
  * hold len bytes (0 at end of file).  fs_io_read_pinned() succeeds only
  * when every byte of the read is plain cached data (no hole, nothing this
  * client has buffered) and size <= FS_PIN_MAX; else -EAGAIN, nothing is
- * pinned or counted, and the caller reads with fs_io_read().  The caller
- * replies (fuse_reply_iov), then fs_io_pinned_release(): the pins keep
- * the blocks from eviction while the kernel copies them.
+ * pinned or counted, and the caller reads with fs_io_read_fill().  The
+ * caller replies (fuse_reply_iov), then fs_io_pinned_release(): the pins
+ * keep the blocks from eviction while the kernel copies them.
  */
 #define FS_PIN_MAX ((size_t)4 << 20)
 struct fs_io_pinned {
