@@ -10,8 +10,8 @@
 # - 2 O_DIRECT random readers (4 KiB and 128 KiB) of those files;
 # - a process holding 300 small files open and reading them twice.
 # Every reader compares its bytes with a local copy.  The sequential
-# readers then run a second time after the page cache is dropped (reads
-# from the disk tier).  The peak RSS (sampled VmRSS and VmHWM) must stay
+# readers then run a second time after the page cache is dropped (from
+# the RAM cache, the disk tier and the data servers).  The peak RSS (sampled VmRSS and VmHWM) must stay
 # below the bound, du of cache_dir below its size.  (The write-back bound
 # is t3805's.  Writers added to this read stress take the client over the
 # bound today: see issue #7's notes.)
