@@ -640,12 +640,32 @@ struct fs_pf_job {
 	struct fs_chunk hint;	/* version != 0: fetch len bytes of it */
 };
 
-/* Fetch [off, off+len) of in into the cache (no destination). */
+/* Part [a, e) of chunk c. */
+struct cspan {
+	struct fs_chunk c;
+	uint32_t a, e;
+};
+
+/* Fetch the blocks of sp[0..n) the RAM cache lacks into it (no
+ * destination: a block it has no room for is skipped).  As fetch_runs. */
+static int fetch_cspans(struct fs_session *s, struct fs_inode *in,
+			const struct cspan *sp, size_t n, bool *again)
+{
+	struct runs rs = { 0 };
+	int ret;
+
+	for (size_t i = 0; i < n; i++)
+		plan_chunk(s, &sp[i].c, sp[i].a, sp[i].e, NULL, &rs);
+	ret = fetch_runs(s, in, &rs, again);
+	runs_free(s->cache, &rs);
+	return ret;
+}
+
+/* Fetch [off, off+len) of in into the cache. */
 static void prefetch_range(struct fs_session *s, struct fs_inode *in,
 			   uint64_t off, uint64_t len)
 {
-	struct span { struct fs_chunk c; uint32_t a, e; } sp[PF_JOB_MAX / GN_CHUNK_SIZE + 2];
-	struct runs rs = { 0 };
+	struct cspan sp[PF_JOB_MAX / GN_CHUNK_SIZE + 2];
 	uint64_t end, pos;
 	size_t n = 0;
 	bool again;
@@ -666,23 +686,18 @@ static void prefetch_range(struct fs_session *s, struct fs_inode *in,
 		pos = cend;
 	}
 	pthread_mutex_unlock(&in->lock);
-	for (size_t i = 0; i < n; i++)
-		plan_chunk(s, &sp[i].c, sp[i].a, sp[i].e, NULL, &rs);
 	/* Errors are the foreground read's business. */
-	fetch_runs(s, in, &rs, &again);
-	runs_free(s->cache, &rs);
+	fetch_cspans(s, in, sp, n, &again);
 }
 
 /* Fetch [0, len) of chunk c into the cache, ahead of an Open. */
 static void prefetch_hint(struct fs_session *s, const struct fs_chunk *c,
 			  uint32_t len)
 {
-	struct runs rs = { 0 };
+	struct cspan sp = { *c, 0, len };
 	bool again;
 
-	plan_chunk(s, c, 0, len, NULL, &rs);
-	fetch_runs(s, NULL, &rs, &again);
-	runs_free(s->cache, &rs);
+	fetch_cspans(s, NULL, &sp, 1, &again);
 }
 
 static void *prefetch_main(void *arg)
@@ -858,16 +873,11 @@ static void read_ahead(struct fs_session *s, struct fs_inode *in, uint64_t off,
 
 /* ---- replies straight from the cache ---- */
 
-struct pin_span {
-	struct fs_chunk c;
-	uint32_t a, e;
-};
-
 /* Under in->lock: the chunk parts of [off, end), or false when one is
  * not plain cached data (a hole, zeros past a chunk's end, or bytes this
  * client has buffered). */
 static bool pin_plan(struct fs_inode *in, uint64_t off, uint64_t end,
-		     struct pin_span *sp, size_t *n)
+		     struct cspan *sp, size_t *n)
 {
 	for (struct fs_wbuf *w = in->wb; w; w = w->next) {
 		uint64_t cs = fs_chunk_start(w->index);
@@ -885,7 +895,7 @@ static bool pin_plan(struct fs_inode *in, uint64_t off, uint64_t end,
 
 		if (!c || !c->nrep || e > c->length)
 			return false;
-		sp[*n] = (struct pin_span){ *c, a, e };
+		sp[*n] = (struct cspan){ *c, a, e };
 		pos = cend;
 	}
 	return true;
@@ -894,7 +904,7 @@ static bool pin_plan(struct fs_inode *in, uint64_t off, uint64_t end,
 /* The spans of [off, off+size) of in for pinning, clipped to its size
  * (*end); false when the read cannot be served from pinned blocks. */
 static bool pin_spans(struct fs_session *s, struct fs_inode *in, uint64_t off,
-		      size_t size, struct pin_span *sp, size_t *n, uint64_t *end)
+		      size_t size, struct cspan *sp, size_t *n, uint64_t *end)
 {
 	bool ok;
 
@@ -910,7 +920,7 @@ static bool pin_spans(struct fs_session *s, struct fs_inode *in, uint64_t off,
 
 /* Pin the blocks of sp[0..n) into p; false (nothing pinned) when one is
  * not in the cache. */
-static bool pin_blocks(struct fs_session *s, const struct pin_span *sp, size_t n,
+static bool pin_blocks(struct fs_session *s, const struct cspan *sp, size_t n,
 		       struct fs_io_pinned *p)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -942,7 +952,7 @@ evicted:
 int fs_io_read_pinned(struct fs_session *s, struct fs_inode *in, uint64_t off,
 		      size_t size, struct fs_io_pinned *p)
 {
-	struct pin_span sp[FS_PIN_MAX / GN_CHUNK_SIZE + 2];
+	struct cspan sp[FS_PIN_MAX / GN_CHUNK_SIZE + 2];
 	uint64_t end;
 	size_t n;
 
@@ -986,7 +996,7 @@ static int read_copy(struct fs_session *s, struct fs_inode *in, uint64_t off,
 int fs_io_read_fill(struct fs_session *s, struct fs_inode *in, uint64_t off,
 		    size_t size, struct fs_io_pinned *p)
 {
-	struct pin_span sp[FS_PIN_MAX / GN_CHUNK_SIZE + 2];
+	struct cspan sp[FS_PIN_MAX / GN_CHUNK_SIZE + 2];
 	bool again = false;
 	uint64_t end;
 	size_t n, got;
@@ -1003,12 +1013,7 @@ int fs_io_read_fill(struct fs_session *s, struct fs_inode *in, uint64_t off,
 	if (off >= end)
 		return 0;
 	for (int i = 0; i < 4; i++) {
-		struct runs rs = { 0 };
-
-		for (size_t j = 0; j < n; j++)
-			plan_chunk(s, &sp[j].c, sp[j].a, sp[j].e, NULL, &rs);
-		ret = fetch_runs(s, in, &rs, &again);
-		runs_free(s->cache, &rs);
+		ret = fetch_cspans(s, in, sp, n, &again);
 		if (!again)
 			break;
 		/* The map changed: plan the spans again. */
