@@ -131,6 +131,7 @@ struct mds_setattr {
 	uint64_t size;
 	int64_t atime, mtime, ctime;
 	uint64_t handle;		/* ftruncate through an open handle */
+	uint64_t session;		/* ... of this session */
 };
 int mds_ns_setattr(struct mds *m, const struct mds_cred *c, uint64_t ino,
 		   const struct mds_setattr *sa, struct db_inode *out,
@@ -242,8 +243,8 @@ struct mds_commit {
 	uint64_t size;
 	int64_t mtime;			/* 0 = now */
 };
-int mds_ns_commit(struct mds *m, const struct mds_cred *c, uint64_t ino,
-		  uint64_t handle, const struct mds_commit *cw,
+int mds_ns_commit(struct mds *m, const struct mds_cred *c, uint64_t session,
+		  uint64_t ino, uint64_t handle, const struct mds_commit *cw,
 		  struct db_inode *out, struct mds_changes *ch);
 int mds_ns_getpolicy(struct mds *m, uint64_t ino, uint32_t *replicas,
 		     uint32_t *compression);

@@ -136,6 +136,15 @@ void mds_open_sessions(struct mds *m, uint64_t ino, uint64_t **ids, size_t *n);
 /* Register/unregister a handle (session.c). */
 uint64_t mds_handle_add(struct mds *m, uint64_t session, uint64_t ino,
 			uint32_t flags);
+/*
+ * The handle id as session may use it on ino, under m->lock: 0 with *out
+ * set; -ENOENT when the MDS has no such handle (it was opened before a
+ * restart); -EBADF when it is another inode's or another session's.
+ * Handle ids are guessable, so a client must not close, write through or
+ * truncate through a handle it did not open.
+ */
+int mds_handle_get_locked(struct mds *m, uint64_t session, uint64_t id,
+			  uint64_t ino, struct mds_handle **out);
 /* Reclaim an orphan if nothing holds it any more (write txn). */
 int mds_orphan_release(struct mds *m, uint64_t ino, uint64_t session);
 /* Choose up to want (<= DB_MAX_REPLICAS) distinct servers among the up,

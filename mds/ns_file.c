@@ -297,20 +297,18 @@ int mds_ns_create(struct mds *m, const struct mds_cred *c, uint64_t session,
 int mds_ns_close(struct mds *m, uint64_t session, uint64_t ino, uint64_t handle)
 {
 	struct mds_handle *h;
-	int ret = 0;
+	int ret;
 
 	pthread_mutex_lock(&m->lock);
-	h = hmap_get(&m->handles, handle);
-	if (h && h->ino != ino)
-		ret = -EBADF;
+	ret = mds_handle_get_locked(m, session, handle, ino, &h);
 	pthread_mutex_unlock(&m->lock);
-	if (ret)
+	if (ret == -EBADF)
 		return ret;
-	if (h)
+	if (!ret)
 		ns_handle_del(m, handle);
 	/* Unknown handle: opened before an MDS restart.  Still release this
 	 * session's hold on an orphan. */
-	return mds_orphan_release(m, ino, h ? 0 : session);
+	return mds_orphan_release(m, ino, ret ? session : 0);
 }
 
 int mds_ns_getchunks(struct mds *m, const struct mds_cred *c, uint64_t ino,
@@ -469,22 +467,22 @@ static int alloc_fn(struct db_txn *t, void *p)
 	return 0;
 }
 
-/* May the caller write ino: a write handle, or write permission. */
-static int ns_may_write(struct mds *m, const struct mds_cred *c, uint64_t ino,
-			uint64_t handle)
+/* May the caller write ino: a write handle of its session, or write
+ * permission. */
+static int ns_may_write(struct mds *m, const struct mds_cred *c, uint64_t session,
+			uint64_t ino, uint64_t handle)
 {
 	struct mds_handle *h;
 	struct db_inode n;
-	int ret = 1;
+	int ret = -ENOENT;
 
 	pthread_mutex_lock(&m->lock);
-	h = handle ? hmap_get(&m->handles, handle) : NULL;
-	if (h && (h->ino != ino || (h->flags & O_ACCMODE) == O_RDONLY))
+	if (handle)
+		ret = mds_handle_get_locked(m, session, handle, ino, &h);
+	if (!ret && (h->flags & O_ACCMODE) == O_RDONLY)
 		ret = -EBADF;
-	else if (h)
-		ret = 0;
 	pthread_mutex_unlock(&m->lock);
-	if (ret <= 0)
+	if (ret != -ENOENT)
 		return ret;
 	/* No handle, or one from before an MDS restart: check the mode. */
 	ret = mds_ns_getattr(m, ino, &n);
@@ -510,7 +508,7 @@ int mds_ns_allocate(struct mds *m, const struct mds_cred *c, uint64_t session,
 			if (indexes[j] == indexes[i])
 				return -EINVAL;
 	}
-	ret = ns_may_write(m, c, ino, handle);
+	ret = ns_may_write(m, c, session, ino, handle);
 	if (ret)
 		return ret;
 	a.out = xcalloc(n, sizeof(*a.out));
@@ -709,8 +707,8 @@ static int commit_fn(struct db_txn *t, void *p)
 	return ret;
 }
 
-int mds_ns_commit(struct mds *m, const struct mds_cred *c, uint64_t ino,
-		  uint64_t handle, const struct mds_commit *cw,
+int mds_ns_commit(struct mds *m, const struct mds_cred *c, uint64_t session,
+		  uint64_t ino, uint64_t handle, const struct mds_commit *cw,
 		  struct db_inode *out, struct mds_changes *ch)
 {
 	struct commit_args a = { .m = m, .c = c, .ino = ino, .cw = cw };
@@ -733,7 +731,7 @@ int mds_ns_commit(struct mds *m, const struct mds_cred *c, uint64_t ino,
 	}
 	if (cw->set_size && cw->size > (MDS_MAX_CHUNK_INDEX + 1) * GN_CHUNK_SIZE)
 		return -EFBIG;
-	ret = ns_may_write(m, c, ino, handle);
+	ret = ns_may_write(m, c, session, ino, handle);
 	if (ret)
 		return ret;
 	ret = db_write(m->db, commit_fn, &a);

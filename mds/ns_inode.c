@@ -654,17 +654,19 @@ static int setattr_fn(struct db_txn *t, void *p)
 	return ret;
 }
 
-static bool handle_writable(struct mds *m, uint64_t handle, uint64_t ino)
+/* Whether handle is a write handle of ino of this session (one of
+ * another session grants nothing). */
+static bool handle_writable(struct mds *m, uint64_t session, uint64_t handle,
+			    uint64_t ino)
 {
 	struct mds_handle *h;
-	bool ok = false;
+	bool ok;
 
 	if (!handle)
 		return false;
 	pthread_mutex_lock(&m->lock);
-	h = hmap_get(&m->handles, handle);
-	if (h && h->ino == ino && (h->flags & O_ACCMODE) != O_RDONLY)
-		ok = true;
+	ok = !mds_handle_get_locked(m, session, handle, ino, &h) &&
+	     (h->flags & O_ACCMODE) != O_RDONLY;
 	pthread_mutex_unlock(&m->lock);
 	return ok;
 }
@@ -676,7 +678,7 @@ int mds_ns_setattr(struct mds *m, const struct mds_cred *c, uint64_t ino,
 	struct setattr_args a = { .m = m, .c = c, .ino = ino, .sa = sa };
 	int ret;
 
-	a.writable_handle = handle_writable(m, sa->handle, ino);
+	a.writable_handle = handle_writable(m, sa->session, sa->handle, ino);
 	ret = db_write(m->db, setattr_fn, &a);
 	if (ret)
 		return ret;

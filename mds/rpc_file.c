@@ -213,7 +213,7 @@ MDS_RPC_HANDLER(commit_write)
 	cw.set_size = q->set_size;
 	cw.size = q->size;
 	cw.mtime = q->mtime_ns;
-	ret = mds_ns_commit(m, &c, q->ino, q->handle, &cw, &n, &ch);
+	ret = mds_ns_commit(m, &c, mds_rpc_session(q->h), q->ino, q->handle, &cw, &n, &ch);
 	free(cs);
 	if (ret)
 		return ret;

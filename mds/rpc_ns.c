@@ -136,6 +136,7 @@ MDS_RPC_HANDLER(setattr)
 	sa.mtime = q->mtime_ns;
 	sa.ctime = q->ctime_ns;
 	sa.handle = q->handle;
+	sa.session = mds_rpc_session(q->h);
 	if ((sa.valid & MDS_SET_SIZE) &&
 	    sa.size > (MDS_MAX_CHUNK_INDEX + 1) * (uint64_t)(4 << 20))
 		return -EFBIG;

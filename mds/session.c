@@ -69,6 +69,19 @@ uint64_t mds_handle_add(struct mds *m, uint64_t session, uint64_t ino,
 	return h->id;
 }
 
+int mds_handle_get_locked(struct mds *m, uint64_t session, uint64_t id,
+			  uint64_t ino, struct mds_handle **out)
+{
+	struct mds_handle *h = hmap_get(&m->handles, id);
+
+	if (!h)
+		return -ENOENT;
+	if (h->ino != ino || h->session != session)
+		return -EBADF;
+	*out = h;
+	return 0;
+}
+
 int mds_opens_locked(struct mds *m, uint64_t ino)
 {
 	return (int)(uintptr_t)hmap_get(&m->opens, ino);

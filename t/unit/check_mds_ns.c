@@ -650,7 +650,7 @@ static void commit_chunk(uint64_t ino, uint64_t h, uint64_t index, uint32_t len,
 	a[0].c.length = len;
 	cw.chunks = a;
 	cw.n = 1;
-	ck_assert_int_eq(mds_ns_commit(m, &root, ino, h, &cw, &n, NULL), 0);
+	ck_assert_int_eq(mds_ns_commit(m, &root, 0, ino, h, &cw, &n, NULL), 0);
 	if (got)
 		*got = a[0];
 	free(a);
@@ -719,7 +719,7 @@ START_TEST(test_allocate_pending)
 	b[0].c.length = 1000;
 	cw.chunks = b;
 	cw.n = 1;
-	ck_assert_int_eq(mds_ns_commit(m, &root, o.attr.ino, o.handle, &cw, &n, NULL), 0);
+	ck_assert_int_eq(mds_ns_commit(m, &root, 7, o.attr.ino, o.handle, &cw, &n, NULL), 0);
 	ck_assert_uint_eq(n.size, 3ull * GN_CHUNK_SIZE + 1000);
 	{
 		struct mds_chunk *cs = NULL;
@@ -846,7 +846,7 @@ START_TEST(test_chunks)
 	/* commit of a version never allocated */
 	{
 		struct mds_commit cw = { .chunks = &c0, .n = 1 };
-		ck_assert_int_eq(mds_ns_commit(m, &root, o.attr.ino, o.handle, &cw, &n, NULL), -ESTALE);
+		ck_assert_int_eq(mds_ns_commit(m, &root, 0, o.attr.ino, o.handle, &cw, &n, NULL), -ESTALE);
 	}
 	ck_assert_int_eq(mds_ns_allocate(m, &root, 0, o.attr.ino, o.handle, &idx, NULL, 1, &cs), -EFBIG);
 	/* shrink: chunk 1 dropped, chunk 0 shortened */
@@ -902,6 +902,48 @@ START_TEST(test_open_unlinked)
 	ck_assert_int_eq(mds_ns_open(m, &u2, 0, o.attr.ino, O_RDONLY, &o2, NULL), -EACCES);
 	ck_assert_int_eq(mds_ns_open(m, &root, 0, 1, O_WRONLY, &o2, NULL), -EISDIR);
 	mds_ns_close(m, 0, o.attr.ino, o.handle);
+	mds_open_release(&o);
+	ck_assert_int_eq(check_store(), 0);
+}
+END_TEST
+
+/* A handle serves only the session that opened it: handle ids are
+ * guessable, and another session's must neither close the file (an
+ * unlinked one would be reclaimed under its reader) nor stand in for write
+ * permission. */
+START_TEST(test_handle_foreign_session)
+{
+	struct mds_setattr sa = { .valid = MDS_SET_SIZE, .size = 0 };
+	struct mds_commit cw = { 0 };
+	struct mds_chunk *a = NULL;
+	struct mds_open o;
+	struct db_inode n;
+	uint64_t idx = 0;
+
+	add_ds("uuid-fs", "127.0.0.1:1");
+	chmod_root(1, 0777);
+	ck_assert_int_eq(mds_ns_create(m, &u1, 7, 1, "f", 0600, 0, O_WRONLY | O_CREAT, &o, NULL), 0);
+	/* u2 has no write permission on f: session 8 naming 7's handle. */
+	ck_assert_int_eq(mds_ns_allocate(m, &u2, 8, o.attr.ino, o.handle, &idx, NULL, 1, &a), -EBADF);
+	ck_assert_ptr_null(a);
+	ck_assert_int_eq(mds_ns_commit(m, &u2, 8, o.attr.ino, o.handle, &cw, &n, NULL), -EBADF);
+	sa.handle = o.handle;
+	sa.session = 8;
+	ck_assert_int_eq(mds_ns_setattr(m, &u2, o.attr.ino, &sa, &n, NULL), -EACCES);
+	ck_assert_int_eq(mds_ns_close(m, 8, o.attr.ino, o.handle), -EBADF);
+	/* The owner's handle still works, and still holds the unlinked file. */
+	ck_assert_int_eq(mds_ns_allocate(m, &u1, 7, o.attr.ino, o.handle, &idx, NULL, 1, &a), 0);
+	a[0].c.length = 10;
+	cw.chunks = a;
+	cw.n = 1;
+	ck_assert_int_eq(mds_ns_commit(m, &u1, 7, o.attr.ino, o.handle, &cw, &n, NULL), 0);
+	free(a);
+	ck_assert_int_eq(mds_ns_unlink(m, &u1, 1, "f", NULL), 0);
+	ck_assert_int_eq(mds_ns_close(m, 8, o.attr.ino, o.handle), -EBADF);
+	ck_assert_int_eq(mds_ns_getattr(m, o.attr.ino, &n), 0);
+	ck_assert_uint_eq(n.size, 10);
+	ck_assert_int_eq(mds_ns_close(m, 7, o.attr.ino, o.handle), 0);
+	ck_assert_int_eq(mds_ns_getattr(m, o.attr.ino, &n), -ENOENT);
 	mds_open_release(&o);
 	ck_assert_int_eq(check_store(), 0);
 }
@@ -1129,7 +1171,7 @@ START_TEST(test_pending_gc)
 	{
 		struct mds_commit cw = { .chunks = a, .n = 1 };
 		struct db_inode n;
-		ck_assert_int_eq(mds_ns_commit(m, &root, o.attr.ino, o.handle, &cw, &n, NULL), -ESTALE);
+		ck_assert_int_eq(mds_ns_commit(m, &root, 0, o.attr.ino, o.handle, &cw, &n, NULL), -ESTALE);
 	}
 	free(a);
 	mds_ns_close(m, 0, o.attr.ino, o.handle);
@@ -1172,14 +1214,14 @@ START_TEST(test_pending_session)
 	/* Committing v2 drops v1, which it superseded. */
 	{
 		struct mds_commit cw = { .chunks = v2, .n = 1 };
-		ck_assert_int_eq(mds_ns_commit(m, &root, o.attr.ino, o.handle, &cw, &n, NULL), 0);
+		ck_assert_int_eq(mds_ns_commit(m, &root, sid, o.attr.ino, o.handle, &cw, &n, NULL), 0);
 	}
 	ck_assert_uint_eq(gc_deletions(&hb, &id, &ver), 1);
 	ck_assert_uint_eq(id, v1[0].c.chunk_id);
 	ck_assert_uint_eq(ver, v1[0].c.version);
 	{
 		struct mds_commit cw = { .chunks = c1, .n = 1 };
-		ck_assert_int_eq(mds_ns_commit(m, &root, o.attr.ino, o.handle, &cw, &n, NULL), 0);
+		ck_assert_int_eq(mds_ns_commit(m, &root, sid, o.attr.ino, o.handle, &cw, &n, NULL), 0);
 	}
 	ck_assert_uint_eq(gc_deletions(&hb, &id, &ver), 0);
 
@@ -1257,7 +1299,7 @@ static void commit_chunks(uint64_t ino, uint64_t h, uint64_t first, uint64_t n)
 			a[i].c.length = 1000;
 		cw.chunks = a;
 		cw.n = k;
-		ck_assert_int_eq(mds_ns_commit(m, &root, ino, h, &cw, &attr_out, NULL), 0);
+		ck_assert_int_eq(mds_ns_commit(m, &root, 0, ino, h, &cw, &attr_out, NULL), 0);
 		free(a);
 		done += k;
 	}
@@ -1591,6 +1633,7 @@ static Suite *mds_suite(void)
 	tcase_add_test(tc, test_readdir_first_chunk);
 	tcase_add_test(tc, test_allocate_pending);
 	tcase_add_test(tc, test_open_unlinked);
+	tcase_add_test(tc, test_handle_foreign_session);
 	tcase_add_test(tc, test_sessions);
 	tcase_add_test(tc, test_group_commit);
 	tcase_add_test(tc, test_enospc);
