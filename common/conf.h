@@ -62,6 +62,7 @@ struct gn_conf_client {
 	uint64_t writeback_limit;
 	uint64_t prefetch_max;
 	int64_t upload_threads;
+	int64_t prefetch_threads;
 	char *cache_dir;
 	uint64_t cache_dir_size;
 	int64_t timeout_ms;

@@ -809,9 +809,11 @@ void fs_io_open_hint(struct fs_session *s, struct fs_inode *in)
 
 int fs_prefetch_start(struct fs_session *s)
 {
+	int n = (int)GN_MIN(s->conf->prefetch_threads, (int64_t)GN_ARRAY_SIZE(s->pf_threads));
+
 	if (!s->cache || !s->conf->prefetch_max)
 		return 0;	/* nowhere to put read-ahead */
-	for (int i = 0; i < (int)GN_ARRAY_SIZE(s->pf_threads); i++) {
+	for (int i = 0; i < n; i++) {
 		int ret = pthread_create(&s->pf_threads[i], NULL, prefetch_main, s);
 		if (ret)
 			return -ret;
