@@ -231,6 +231,7 @@ struct fs_ds {
 	uint32_t id;
 	char *addr;
 	struct gn_rpc_channel *ch;	/* NULL until first use */
+	int64_t suspect_until_ms;	/* did not answer: tried last until then */
 };
 
 /* Hooks into the kernel, set by fsop (they need libfuse). */
@@ -376,6 +377,18 @@ void fs_session_add_servers(struct fs_session *s,
  * valid for the session's life. */
 int fs_session_ds(struct fs_session *s, uint32_t id,
 		  struct gn_rpc_channel **ch, const char **addr);
+/*
+ * A read from data server id failed with err.  When it did not answer (a
+ * deadline, or a connection refused or unreachable) it is suspect for
+ * FS_DS_SUSPECT_MS: reads try it after the chunk's other replicas, so a
+ * hung server costs one deadline, not one per chunk it holds.  Other
+ * errors (a missing version, a bad checksum) say nothing about the server.
+ */
+#define FS_DS_SUSPECT_MS 10000
+void fs_session_ds_failed(struct fs_session *s, uint32_t id, int err);
+/* Move the suspect replicas of c to the end of c->rep, the others keeping
+ * their order.  c is a reader's copy of a map entry. */
+void fs_session_ds_order(struct fs_session *s, struct fs_chunk *c);
 
 /* inode.c */
 void fs_itab_init(struct fs_session *s);

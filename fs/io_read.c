@@ -252,6 +252,7 @@ static void report(struct fs_session *s, const struct run *r, int err)
 		log_info("replica read failed chunk=%016llx v=%llu ds=%u err='%s'",
 			 (unsigned long long)r->c.id, (unsigned long long)r->c.version,
 			 id, gn_strerror(err));
+		fs_session_ds_failed(s, id, err);
 	}
 }
 
@@ -442,8 +443,10 @@ static void plan_chunk(struct fs_session *s, const struct fs_chunk *c,
 			fs_cache_put(s->cache, &ref);
 			ret = -ENOMEM;
 		}
-		if (!cur || cur->nblk == RUN_MAX_BLOCKS)
+		if (!cur || cur->nblk == RUN_MAX_BLOCKS) {
 			cur = run_new(rs, c, k, a, e, out);
+			fs_session_ds_order(s, &cur->c);
+		}
 		cur->fill[cur->nblk] = ret == FS_CACHE_FILL;
 		cur->spill[cur->nblk] = no_ram;
 		if (ret == FS_CACHE_FILL)

@@ -466,6 +466,7 @@ void fs_session_add_servers(struct fs_session *s, Gannet__DsInfo **v, size_t n)
 		s->ds[s->nds].id = v[i]->id;
 		s->ds[s->nds].addr = xstrdup(v[i]->addr);
 		s->ds[s->nds].ch = NULL;
+		s->ds[s->nds].suspect_until_ms = 0;
 		s->nds++;
 	}
 	pthread_mutex_unlock(&s->ds_lock);
@@ -493,4 +494,45 @@ int fs_session_ds(struct fs_session *s, uint32_t id,
 	}
 	pthread_mutex_unlock(&s->ds_lock);
 	return ret;
+}
+
+void fs_session_ds_failed(struct fs_session *s, uint32_t id, int err)
+{
+	if (err != -ETIMEDOUT && err != -EHOSTUNREACH && err != -ENOTCONN &&
+	    err != -ECONNREFUSED)
+		return;
+	pthread_mutex_lock(&s->ds_lock);
+	for (size_t k = 0; k < s->nds; k++)
+		if (s->ds[k].id == id)
+			s->ds[k].suspect_until_ms = gn_mono_ms() + FS_DS_SUSPECT_MS;
+	pthread_mutex_unlock(&s->ds_lock);
+}
+
+/* Under ds_lock. */
+static bool ds_suspect_locked(struct fs_session *s, uint32_t id, int64_t now)
+{
+	for (size_t k = 0; k < s->nds; k++)
+		if (s->ds[k].id == id)
+			return s->ds[k].suspect_until_ms > now;
+	return false;
+}
+
+void fs_session_ds_order(struct fs_session *s, struct fs_chunk *c)
+{
+	uint32_t good[FS_MAX_REPLICAS], bad[FS_MAX_REPLICAS];
+	unsigned ng = 0, nb = 0;
+	int64_t now = gn_mono_ms();
+
+	pthread_mutex_lock(&s->ds_lock);
+	for (unsigned i = 0; i < c->nrep && i < FS_MAX_REPLICAS; i++) {
+		if (ds_suspect_locked(s, c->rep[i], now))
+			bad[nb++] = c->rep[i];
+		else
+			good[ng++] = c->rep[i];
+	}
+	pthread_mutex_unlock(&s->ds_lock);
+	if (!nb)
+		return;
+	memcpy(c->rep, good, ng * sizeof(good[0]));
+	memcpy(c->rep + ng, bad, nb * sizeof(bad[0]));
 }
