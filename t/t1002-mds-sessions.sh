@@ -6,7 +6,10 @@
 # chunk versions queued for deletion on the data server.
 . "$(dirname "$0")/lib-cluster.sh"
 
-gn_start_mds --session-timeout-ms=2000 --lease-ms=3000
+# The orphan's session must outlive the two checks that follow its
+# creation: 4 s leaves room for slow sanitizer builds, and expiry is
+# waited for below, not timed.
+gn_start_mds --session-timeout-ms=4000 --lease-ms=3000
 A=$GN_MDS_ADDR
 tt() { "$GN_TT" mds "$A" "$@"; }
 
