@@ -56,13 +56,16 @@ struct gn_conf_ds {
 	char *log_level;
 };
 
+/* Upper bound of [client] prefetch_threads (the client's thread array). */
+#define GN_PREFETCH_THREADS_MAX 16
+
 struct gn_conf_client {
 	char *mds;
 	uint64_t cache_size;
 	uint64_t writeback_limit;
 	uint64_t prefetch_max;
 	int64_t upload_threads;
-	int64_t prefetch_threads;
+	int64_t prefetch_threads;	/* 1..GN_PREFETCH_THREADS_MAX */
 	char *cache_dir;
 	uint64_t cache_dir_size;
 	int64_t timeout_ms;

@@ -76,7 +76,7 @@ static const struct gn_conf_key keys[] = {
 	  "dirty data buffered per mount before writers wait" },
 	{ "client", "prefetch_max", GN_CONF_SIZE, OFF(client.prefetch_max), "64M", 0, SZ_MAX, NULL,
 	  "largest read-ahead window of one stream" },
-	{ "client", "prefetch_threads", GN_CONF_INT, OFF(client.prefetch_threads), "2", 1, 16, NULL,
+	{ "client", "prefetch_threads", GN_CONF_INT, OFF(client.prefetch_threads), "2", 1, GN_PREFETCH_THREADS_MAX, NULL,
 	  "read-ahead fetches a mount runs at once, one chunk each" },
 	{ "client", "upload_threads", GN_CONF_INT, OFF(client.upload_threads), "8", 1, 64, NULL,
 	  "chunk uploads a mount runs at once" },

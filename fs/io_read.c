@@ -812,7 +812,7 @@ void fs_io_open_hint(struct fs_session *s, struct fs_inode *in)
 
 int fs_prefetch_start(struct fs_session *s)
 {
-	int n = (int)GN_MIN(s->conf->prefetch_threads, (int64_t)GN_ARRAY_SIZE(s->pf_threads));
+	int n = (int)s->conf->prefetch_threads;	/* <= GN_PREFETCH_THREADS_MAX */
 
 	if (!s->cache || !s->conf->prefetch_max)
 		return 0;	/* nowhere to put read-ahead */

@@ -140,8 +140,10 @@ uint64_t mds_handle_add(struct mds *m, uint64_t session, uint64_t ino,
  * The handle id as session may use it on ino, under m->lock: 0 with *out
  * set; -ENOENT when the MDS has no such handle (it was opened before a
  * restart); -EBADF when it is another inode's or another session's.
- * Handle ids are guessable, so a client must not close, write through or
- * truncate through a handle it did not open.
+ * A client must not close, write through or truncate through a handle
+ * of another session (a mistaken or stale id): this check is against
+ * such mistakes, not a hostile host, which can name any session (see
+ * gannet(7), security).
  */
 int mds_handle_get_locked(struct mds *m, uint64_t session, uint64_t id,
 			  uint64_t ino, struct mds_handle **out);
