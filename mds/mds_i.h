@@ -133,9 +133,10 @@ void ns_u64_key(uint8_t key[8], uint64_t v);
 int mds_opens_locked(struct mds *m, uint64_t ino);
 /* Sessions that hold ino open (for the orphan row); *ids malloc'ed. */
 void mds_open_sessions(struct mds *m, uint64_t ino, uint64_t **ids, size_t *n);
-/* Register/unregister a handle (session.c). */
-uint64_t mds_handle_add(struct mds *m, uint64_t session, uint64_t ino,
-			uint32_t flags);
+/* Register a handle of session (0: none) on ino into *id (session.c);
+ * -EUNATCH when that session is not, or no longer, registered. */
+int mds_handle_add(struct mds *m, uint64_t session, uint64_t ino,
+		   uint32_t flags, uint64_t *id);
 /*
  * The handle id as session may use it on ino, under m->lock: 0 with *out
  * set; -ENOENT when the MDS has no such handle (it was opened before a

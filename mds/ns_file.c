@@ -119,6 +119,25 @@ static int open_truncate(struct db_txn *t, const struct mds_cred *c,
 	return ns_put_inode(t, n);
 }
 
+static void ns_handle_del(struct mds *m, uint64_t handle)
+{
+	struct mds_handle *h;
+	pthread_mutex_lock(&m->lock);
+	h = hmap_del(&m->handles, handle);
+	if (h) {
+		uintptr_t cnt = (uintptr_t)hmap_get(&m->opens, h->ino);
+		struct mds_session *s = hmap_get(&m->sessions, h->session);
+		if (cnt <= 1)
+			hmap_del(&m->opens, h->ino);
+		else
+			hmap_put(&m->opens, h->ino, (void *)(cnt - 1));
+		if (s && s->open_files)
+			s->open_files--;
+	}
+	pthread_mutex_unlock(&m->lock);
+	free(h);
+}
+
 static int open_fn(struct db_txn *t, void *p)
 {
 	struct open_args *a = p;
@@ -180,9 +199,13 @@ static int open_fn(struct db_txn *t, void *p)
 	}
 	/* Registered before the commit so that a concurrent unlink sees the
 	 * file open; removed again by the caller if the commit fails. */
-	a->handle = mds_handle_add(a->m, a->session, n.ino, a->flags);
 	a->out = n;
-	return 0;
+	/* The store runs fn again when a batch did not commit: one handle. */
+	if (a->handle) {
+		ns_handle_del(a->m, a->handle);
+		a->handle = 0;
+	}
+	return mds_handle_add(a->m, a->session, n.ino, a->flags, &a->handle);
 }
 
 static int ns_fill_open(struct mds *m, uint64_t ino, struct mds_open *out)
@@ -205,25 +228,6 @@ static int ns_fill_open(struct mds *m, uint64_t ino, struct mds_open *out)
 	return 0;
 }
 
-static void ns_handle_del(struct mds *m, uint64_t handle)
-{
-	struct mds_handle *h;
-	pthread_mutex_lock(&m->lock);
-	h = hmap_del(&m->handles, handle);
-	if (h) {
-		uintptr_t cnt = (uintptr_t)hmap_get(&m->opens, h->ino);
-		struct mds_session *s = hmap_get(&m->sessions, h->session);
-		if (cnt <= 1)
-			hmap_del(&m->opens, h->ino);
-		else
-			hmap_put(&m->opens, h->ino, (void *)(cnt - 1));
-		if (s && s->open_files)
-			s->open_files--;
-	}
-	pthread_mutex_unlock(&m->lock);
-	free(h);
-}
-
 static int ns_do_open(struct mds *m, struct open_args *a, struct mds_open *out,
 		      struct mds_changes *ch)
 {
@@ -235,8 +239,9 @@ static int ns_do_open(struct mds *m, struct open_args *a, struct mds_open *out,
 		struct db_inode n;
 		struct db_txn *t;
 
-		a->handle = mds_handle_add(m, a->session, a->ino, a->flags);
-		ret = db_read_begin(m->db, &t);
+		ret = mds_handle_add(m, a->session, a->ino, a->flags, &a->handle);
+		if (ret == 0)
+			ret = db_read_begin(m->db, &t);
 		if (ret == 0) {
 			ret = ns_get_inode(t, a->ino, &n);
 			if (ret == 0 && n.nlink == 0 && !ns_is_orphan(t, n.ino))

@@ -47,14 +47,22 @@ int mds_session_timeout_ms(struct mds *m)
 
 /* ---- handles ---- */
 
-uint64_t mds_handle_add(struct mds *m, uint64_t session, uint64_t ino,
-			uint32_t flags)
+int mds_handle_add(struct mds *m, uint64_t session, uint64_t ino,
+		   uint32_t flags, uint64_t *id)
 {
-	struct mds_handle *h = xcalloc(1, sizeof(*h));
-	struct mds_session *s;
+	struct mds_handle *h;
+	struct mds_session *s = NULL;
 	uintptr_t cnt;
 
 	pthread_mutex_lock(&m->lock);
+	/* The session was checked when the call began, but it may have
+	 * expired since; a handle of a gone session would never be closed
+	 * (its end already swept the handles). */
+	if (session && !(s = hmap_get(&m->sessions, session))) {
+		pthread_mutex_unlock(&m->lock);
+		return -EUNATCH;
+	}
+	h = xcalloc(1, sizeof(*h));
 	h->id = ++m->next_handle;
 	h->session = session;
 	h->ino = ino;
@@ -62,11 +70,11 @@ uint64_t mds_handle_add(struct mds *m, uint64_t session, uint64_t ino,
 	hmap_put(&m->handles, h->id, h);
 	cnt = (uintptr_t)hmap_get(&m->opens, ino);
 	hmap_put(&m->opens, ino, (void *)(cnt + 1));
-	s = hmap_get(&m->sessions, session);
 	if (s)
 		s->open_files++;
 	pthread_mutex_unlock(&m->lock);
-	return h->id;
+	*id = h->id;
+	return 0;
 }
 
 int mds_handle_get_locked(struct mds *m, uint64_t session, uint64_t id,

@@ -629,6 +629,15 @@ START_TEST(test_xattr)
 }
 END_TEST
 
+/* A registered session of client name (handles need one). */
+static uint64_t new_session(const char *client)
+{
+	uint64_t id, root_ino;
+
+	ck_assert_int_eq(mds_session_open(m, &root, client, "p", "", 0, &id, &root_ino), 0);
+	return id;
+}
+
 static uint32_t add_ds(const char *uuid, const char *addr)
 {
 	struct mds_ds_info in = { .capacity = 1 << 30, .free = 1 << 29 };
@@ -662,14 +671,14 @@ START_TEST(test_allocate_no_ds)
 {
 	struct mds_chunk *a = NULL;
 	struct mds_open o;
-	uint64_t idx = 0;
+	uint64_t idx = 0, s7 = new_session("c7");
 
-	ck_assert_int_eq(mds_ns_create(m, &root, 7, 1, "f", 0644, 0, O_RDWR | O_CREAT, &o, NULL), 0);
-	ck_assert_int_eq(mds_ns_allocate(m, &root, 7, o.attr.ino, o.handle, &idx, NULL, 1, &a), -EAGAIN);
+	ck_assert_int_eq(mds_ns_create(m, &root, s7, 1, "f", 0644, 0, O_RDWR | O_CREAT, &o, NULL), 0);
+	ck_assert_int_eq(mds_ns_allocate(m, &root, s7, o.attr.ino, o.handle, &idx, NULL, 1, &a), -EAGAIN);
 	ck_assert_ptr_null(a);
 	add_ds("uuid-nd", "127.0.0.1:1");
 	add_ds("uuid-nd2", "127.0.0.1:2");
-	ck_assert_int_eq(mds_ns_allocate(m, &root, 7, o.attr.ino, o.handle, &idx, NULL, 1, &a), 0);
+	ck_assert_int_eq(mds_ns_allocate(m, &root, s7, o.attr.ino, o.handle, &idx, NULL, 1, &a), 0);
 	free(a);
 	mds_open_release(&o);
 }
@@ -680,19 +689,19 @@ END_TEST
 START_TEST(test_allocate_pending)
 {
 	struct mds_chunk *a = NULL, *b = NULL, *c = NULL;
-	uint64_t idx = 3, pend[2];
+	uint64_t idx = 3, pend[2], s7 = new_session("c7");
 	struct mds_commit cw = { 0 };
 	struct mds_open o, o2;
 	struct db_inode n;
 
 	add_ds("uuid-p1", "127.0.0.1:1");
 	add_ds("uuid-p2", "127.0.0.1:2");
-	ck_assert_int_eq(mds_ns_create(m, &root, 7, 1, "p", 0644, 0, O_RDWR | O_CREAT, &o, NULL), 0);
-	ck_assert_int_eq(mds_ns_create(m, &root, 7, 1, "q", 0644, 0, O_RDWR | O_CREAT, &o2, NULL), 0);
-	ck_assert_int_eq(mds_ns_allocate(m, &root, 7, o.attr.ino, o.handle, &idx, NULL, 1, &a), 0);
+	ck_assert_int_eq(mds_ns_create(m, &root, s7, 1, "p", 0644, 0, O_RDWR | O_CREAT, &o, NULL), 0);
+	ck_assert_int_eq(mds_ns_create(m, &root, s7, 1, "q", 0644, 0, O_RDWR | O_CREAT, &o2, NULL), 0);
+	ck_assert_int_eq(mds_ns_allocate(m, &root, s7, o.attr.ino, o.handle, &idx, NULL, 1, &a), 0);
 	pend[0] = a[0].c.chunk_id;
 	pend[1] = a[0].c.version;
-	ck_assert_int_eq(mds_ns_allocate(m, &root, 7, o.attr.ino, o.handle, &idx, pend, 1, &b), 0);
+	ck_assert_int_eq(mds_ns_allocate(m, &root, s7, o.attr.ino, o.handle, &idx, pend, 1, &b), 0);
 	ck_assert_uint_eq(b[0].c.chunk_id, a[0].c.chunk_id);
 	ck_assert_uint_gt(b[0].c.version, a[0].c.version);
 	ck_assert_uint_eq(b[0].c.replicas[0], a[0].c.replicas[0]);
@@ -703,23 +712,23 @@ START_TEST(test_allocate_pending)
 	ck_assert_int_eq(mds_ns_allocate(m, &root, 8, o.attr.ino, 0, &idx, pend, 1, &c), 0);
 	ck_assert_uint_ne(c[0].c.chunk_id, a[0].c.chunk_id);
 	free(c);
-	ck_assert_int_eq(mds_ns_allocate(m, &root, 7, o2.attr.ino, o2.handle, &idx, pend, 1, &c), 0);
+	ck_assert_int_eq(mds_ns_allocate(m, &root, s7, o2.attr.ino, o2.handle, &idx, pend, 1, &c), 0);
 	ck_assert_uint_ne(c[0].c.chunk_id, a[0].c.chunk_id);
 	free(c);
 	idx = 4;
-	ck_assert_int_eq(mds_ns_allocate(m, &root, 7, o.attr.ino, o.handle, &idx, pend, 1, &c), 0);
+	ck_assert_int_eq(mds_ns_allocate(m, &root, s7, o.attr.ino, o.handle, &idx, pend, 1, &c), 0);
 	ck_assert_uint_ne(c[0].c.chunk_id, a[0].c.chunk_id);
 	free(c);
 	idx = 3;
 	pend[1] += 1000;
-	ck_assert_int_eq(mds_ns_allocate(m, &root, 7, o.attr.ino, o.handle, &idx, pend, 1, &c), 0);
+	ck_assert_int_eq(mds_ns_allocate(m, &root, s7, o.attr.ino, o.handle, &idx, pend, 1, &c), 0);
 	ck_assert_uint_ne(c[0].c.chunk_id, a[0].c.chunk_id);
 	free(c);
 	/* The newer one commits; the chunk map holds it. */
 	b[0].c.length = 1000;
 	cw.chunks = b;
 	cw.n = 1;
-	ck_assert_int_eq(mds_ns_commit(m, &root, 7, o.attr.ino, o.handle, &cw, &n, NULL), 0);
+	ck_assert_int_eq(mds_ns_commit(m, &root, s7, o.attr.ino, o.handle, &cw, &n, NULL), 0);
 	ck_assert_uint_eq(n.size, 3ull * GN_CHUNK_SIZE + 1000);
 	{
 		struct mds_chunk *cs = NULL;
@@ -734,8 +743,8 @@ START_TEST(test_allocate_pending)
 	}
 	free(a);
 	free(b);
-	mds_ns_close(m, 7, o.attr.ino, o.handle);
-	mds_ns_close(m, 7, o2.attr.ino, o2.handle);
+	mds_ns_close(m, s7, o.attr.ino, o.handle);
+	mds_ns_close(m, s7, o2.attr.ino, o2.handle);
 	mds_open_release(&o);
 	mds_open_release(&o2);
 }
@@ -916,33 +925,44 @@ START_TEST(test_handle_foreign_session)
 	struct mds_setattr sa = { .valid = MDS_SET_SIZE, .size = 0 };
 	struct mds_commit cw = { 0 };
 	struct mds_chunk *a = NULL;
-	struct mds_open o;
+	struct mds_open o, o2;
 	struct db_inode n;
-	uint64_t idx = 0;
+	uint64_t idx = 0, s7 = new_session("c7"), s8 = new_session("c8");
 
 	add_ds("uuid-fs", "127.0.0.1:1");
 	chmod_root(1, 0777);
-	ck_assert_int_eq(mds_ns_create(m, &u1, 7, 1, "f", 0600, 0, O_WRONLY | O_CREAT, &o, NULL), 0);
+	ck_assert_int_eq(mds_ns_create(m, &u1, s7, 1, "f", 0600, 0, O_WRONLY | O_CREAT, &o, NULL), 0);
 	/* u2 has no write permission on f: session 8 naming 7's handle. */
-	ck_assert_int_eq(mds_ns_allocate(m, &u2, 8, o.attr.ino, o.handle, &idx, NULL, 1, &a), -EBADF);
+	ck_assert_int_eq(mds_ns_allocate(m, &u2, s8, o.attr.ino, o.handle, &idx, NULL, 1, &a), -EBADF);
 	ck_assert_ptr_null(a);
-	ck_assert_int_eq(mds_ns_commit(m, &u2, 8, o.attr.ino, o.handle, &cw, &n, NULL), -EBADF);
+	ck_assert_int_eq(mds_ns_commit(m, &u2, s8, o.attr.ino, o.handle, &cw, &n, NULL), -EBADF);
 	sa.handle = o.handle;
-	sa.session = 8;
+	sa.session = s8;
 	ck_assert_int_eq(mds_ns_setattr(m, &u2, o.attr.ino, &sa, &n, NULL), -EACCES);
-	ck_assert_int_eq(mds_ns_close(m, 8, o.attr.ino, o.handle), -EBADF);
+	ck_assert_int_eq(mds_ns_close(m, s8, o.attr.ino, o.handle), -EBADF);
 	/* The owner's handle still works, and still holds the unlinked file. */
-	ck_assert_int_eq(mds_ns_allocate(m, &u1, 7, o.attr.ino, o.handle, &idx, NULL, 1, &a), 0);
+	ck_assert_int_eq(mds_ns_allocate(m, &u1, s7, o.attr.ino, o.handle, &idx, NULL, 1, &a), 0);
 	a[0].c.length = 10;
 	cw.chunks = a;
 	cw.n = 1;
-	ck_assert_int_eq(mds_ns_commit(m, &u1, 7, o.attr.ino, o.handle, &cw, &n, NULL), 0);
+	ck_assert_int_eq(mds_ns_commit(m, &u1, s7, o.attr.ino, o.handle, &cw, &n, NULL), 0);
 	free(a);
 	ck_assert_int_eq(mds_ns_unlink(m, &u1, 1, "f", NULL), 0);
-	ck_assert_int_eq(mds_ns_close(m, 8, o.attr.ino, o.handle), -EBADF);
+	ck_assert_int_eq(mds_ns_close(m, s8, o.attr.ino, o.handle), -EBADF);
 	ck_assert_int_eq(mds_ns_getattr(m, o.attr.ino, &n), 0);
 	ck_assert_uint_eq(n.size, 10);
-	ck_assert_int_eq(mds_ns_close(m, 7, o.attr.ino, o.handle), 0);
+	ck_assert_int_eq(mds_ns_close(m, s7, o.attr.ino, o.handle), 0);
+	ck_assert_int_eq(mds_ns_getattr(m, o.attr.ino, &n), -ENOENT);
+	mds_open_release(&o);
+	/* A session that ended (here between the call's check and the open)
+	 * gets no handle: nothing would ever close it. */
+	ck_assert_int_eq(mds_ns_create(m, &u1, s8, 1, "g", 0600, 0, O_WRONLY | O_CREAT, &o, NULL), 0);
+	ck_assert_int_eq(mds_session_close(m, s8), 0);
+	ck_assert_int_eq(mds_open_count(m, o.attr.ino), 0);
+	ck_assert_int_eq(mds_ns_open(m, &u1, s8, o.attr.ino, O_RDONLY, &o2, NULL), -EUNATCH);
+	ck_assert_int_eq(mds_ns_create(m, &u1, s8, 1, "g", 0600, 0, O_RDWR | O_CREAT, &o2, NULL), -EUNATCH);
+	ck_assert_int_eq(mds_open_count(m, o.attr.ino), 0);
+	ck_assert_int_eq(mds_ns_unlink(m, &u1, 1, "g", NULL), 0);
 	ck_assert_int_eq(mds_ns_getattr(m, o.attr.ino, &n), -ENOENT);
 	mds_open_release(&o);
 	ck_assert_int_eq(check_store(), 0);
