@@ -379,7 +379,7 @@ int fs_session_ds(struct fs_session *s, uint32_t id,
 		  struct gn_rpc_channel **ch, const char **addr);
 /*
  * A read from data server id failed with err.  When it did not answer (a
- * deadline, or a connection refused or unreachable) it is suspect for
+ * deadline, or a connection refused, reset or unreachable) it is suspect for
  * FS_DS_SUSPECT_MS: reads try it after the chunk's other replicas, so a
  * hung server costs one deadline, not one per chunk it holds.  Other
  * errors (a missing version, a bad checksum) say nothing about the server.

@@ -443,10 +443,8 @@ static void plan_chunk(struct fs_session *s, const struct fs_chunk *c,
 			fs_cache_put(s->cache, &ref);
 			ret = -ENOMEM;
 		}
-		if (!cur || cur->nblk == RUN_MAX_BLOCKS) {
+		if (!cur || cur->nblk == RUN_MAX_BLOCKS)
 			cur = run_new(rs, c, k, a, e, out);
-			fs_session_ds_order(s, &cur->c);
-		}
 		cur->fill[cur->nblk] = ret == FS_CACHE_FILL;
 		cur->spill[cur->nblk] = no_ram;
 		if (ret == FS_CACHE_FILL)
@@ -474,7 +472,10 @@ static int fetch_runs(struct fs_session *s, struct fs_inode *in, struct runs *rs
 
 		r->batch = &b;
 		r->tmp = run_needs_tmp(r) ? xmalloc(r->ask) : NULL;
-		/* First replica whose address we know. */
+		/* Servers that just failed us last, ordered at the moment
+		 * of sending; then the first replica whose address we know. */
+		if (r->rep == 0)
+			fs_session_ds_order(s, &r->c);
 		while (r->rep < r->c.nrep && fs_session_ds(s, r->c.rep[r->rep], &ch, &addr))
 			r->rep++;
 		if (r->rep == r->c.nrep) {
@@ -1190,6 +1191,7 @@ int fs_io_read_chunk(struct fs_session *s, const struct fs_chunk *c,
 	data_e = GN_MIN(off + len, c->length);
 	memset(&r, 0, sizeof(r));
 	r.c = *c;
+	fs_session_ds_order(s, &r.c);
 	r.off = off / GN_BLOCK_SIZE * GN_BLOCK_SIZE;
 	r.ask = data_e - r.off;
 	r.tmp = xmalloc(r.ask);

@@ -499,7 +499,7 @@ int fs_session_ds(struct fs_session *s, uint32_t id,
 void fs_session_ds_failed(struct fs_session *s, uint32_t id, int err)
 {
 	if (err != -ETIMEDOUT && err != -EHOSTUNREACH && err != -ENOTCONN &&
-	    err != -ECONNREFUSED)
+	    err != -ECONNREFUSED && err != -ECONNRESET)
 		return;
 	pthread_mutex_lock(&s->ds_lock);
 	for (size_t k = 0; k < s->nds; k++)

@@ -249,7 +249,8 @@ gn__cleanup() {
 			{ fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; }
 	done
 	for p in "${GN_PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null
+		# CONT: a test may have failed while it held a daemon stopped.
+		kill -TERM "$p" 2>/dev/null && kill -CONT "$p" 2>/dev/null
 	done
 	for p in "${GN_PIDS[@]}"; do
 		# Give each 5 s to exit cleanly, then kill it.
