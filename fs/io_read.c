@@ -171,11 +171,34 @@ static char *run_block(const struct run *r, uint32_t i)
 		(char *)r->refs[i].data : r->tmp + (size_t)i * GN_BLOCK_SIZE;
 }
 
-/* Whether some block of the run lands in tmp (see run_block). */
+/* Where block i lands when it has no cache block to fill: straight into
+ * the application's buffer when all it receives (up to ask) is wanted
+ * there, which spares a landing buffer of the read's size (the client's
+ * memory bound counts on it), else NULL. */
+static char *run_out_block(const struct run *r, uint32_t i)
+{
+	uint32_t a = r->off + i * GN_BLOCK_SIZE;
+	uint32_t e = GN_MIN(a + GN_BLOCK_SIZE, r->off + r->ask);
+
+	if (!r->out || r->warm || (i < r->nblk && r->fill[i]) ||
+	    a < r->want_a || e > r->want_e)
+		return NULL;
+	return r->out + (a - r->want_a);
+}
+
+/* Where block i lands: run_block, unless it goes straight to out. */
+static char *run_dest(const struct run *r, uint32_t i)
+{
+	char *p = run_out_block(r, i);
+
+	return p ? p : run_block(r, i);
+}
+
+/* Whether some block of the run lands in tmp (see run_dest). */
 static bool run_needs_tmp(const struct run *r)
 {
 	for (uint32_t i = 0; i * GN_BLOCK_SIZE < r->ask; i++)
-		if (i >= r->nblk || !r->fill[i] || r->warm)
+		if ((i >= r->nblk || !r->fill[i] || r->warm) && !run_out_block(r, i))
 			return true;
 	return false;
 }
@@ -186,7 +209,7 @@ static int run_land(struct run *r, struct gn_rpc_result *res)
 	char *blk[RUN_MAX_BLOCKS];
 
 	for (uint32_t i = 0; i * GN_BLOCK_SIZE < r->ask; i++)
-		blk[i] = run_block(r, i);
+		blk[i] = run_dest(r, i);
 	return fs_io_check_read_blocks(res, r->off, r->ask, blk);
 }
 
@@ -197,9 +220,9 @@ static void run_publish(struct fs_session *s, struct run *r)
 	for (uint32_t i = 0; i < r->nblk; i++) {
 		uint32_t boff = i * GN_BLOCK_SIZE;
 		uint32_t blen = GN_MIN(GN_BLOCK_SIZE, r->ask - boff);
-		const char *p = run_block(r, i);
+		const char *p = run_dest(r, i);
 
-		if (r->out) {
+		if (r->out && p != run_out_block(r, i)) {
 			uint32_t a = GN_MAX(r->want_a, r->off + boff);
 			uint32_t e = GN_MIN(r->want_e, r->off + boff + blen);
 			if (a < e)
@@ -631,7 +654,12 @@ static int read_once(struct fs_session *s, struct fs_inode *in, uint64_t off,
 /* Largest piece of read-ahead one job fetches: keeps pins bounded, and
  * the memory of a prefetch thread (landing buffer plus received reply,
  * about 2x this) too. */
-#define PF_JOB_MAX ((uint64_t)4 << 20)
+#define PF_JOB_MAX ((uint64_t)2 << 20)
+/* Bytes of jobs running at once, whatever prefetch_threads: what bounds
+ * the memory of read-ahead (received replies) in the client's 64 MiB
+ * allowance.  More threads than two help with small jobs (fetches ahead
+ * of Open of small files), not with more bytes in flight. */
+#define PF_INFLIGHT_MAX (2 * PF_JOB_MAX)
 /* Jobs queued at most; more read-ahead is dropped, not queued.  Fetches
  * ahead of Open (at most FS_HINT_MAX each) may take the queue to twice
  * that: read-ahead filling the queue must not starve them. */
@@ -712,7 +740,10 @@ static void *prefetch_main(void *arg)
 		struct fs_pf_job *j;
 
 		pthread_mutex_lock(&s->pfq_lock);
-		while (!s->pfq_head && !s->pf_stopping)
+		/* The next job, once its bytes fit in the in-flight budget. */
+		while (!s->pf_stopping &&
+		       (!s->pfq_head || (s->pf_running &&
+					 s->pf_running + s->pfq_head->len > PF_INFLIGHT_MAX)))
 			pthread_cond_wait(&s->pfq_cond, &s->pfq_lock);
 		j = s->pfq_head;
 		if (s->pf_stopping || !j) {
@@ -723,6 +754,7 @@ static void *prefetch_main(void *arg)
 		if (!s->pfq_head)
 			s->pfq_tail = NULL;
 		s->pfq_len--;
+		s->pf_running += j->len;
 		pthread_mutex_unlock(&s->pfq_lock);
 		if (j->hint.version)
 			prefetch_hint(s, &j->hint, (uint32_t)j->len);
@@ -730,6 +762,10 @@ static void *prefetch_main(void *arg)
 			prefetch_range(s, j->in, j->off, j->len);
 		pthread_mutex_lock(&s->pfq_lock);
 		s->pf_bytes -= j->len;
+		s->pf_running -= j->len;
+		/* Another thread may wait for these bytes. */
+		if (s->pfq_head)
+			pthread_cond_broadcast(&s->pfq_cond);
 		pthread_mutex_unlock(&s->pfq_lock);
 		fs_inode_put(s, j->in);
 		free(j);
