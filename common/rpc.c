@@ -48,9 +48,13 @@
  * (setting them also stops glibc from raising them dynamically, up to
  * 32 MiB, after each large free), so any allocation of 256 KiB or more is
  * its own mapping and goes back to the kernel when freed, and an arena
- * keeps at most 8 MiB of free memory at its top; two arenas instead of
+ * keeps at most 8 MiB of free memory at its top; one arena instead of
  * 8 per core, because each arena's freed memory stays resident on its
- * own (several arenas sum their peaks, not the process's peak).  The top
+ * own (several arenas sum their peaks, not the process's peak).  One
+ * arena against two took the client's peak under a read and write stress
+ * from 166-169 MB to 157-158 MB (t3806's stress with four writers added);
+ * the allocations that contend are gRPC's receive slices, tens of
+ * thousands a second at most, next to FUSE round trips of microseconds.  The top
  * must hold what one 4 MiB reply's receive slices take and give back:
  * at 2 MiB every reply was trimmed and faulted in again, which held
  * ReadChunk at 430-570 MB/s per client against 1.3-1.5 GB/s at 8 or
@@ -71,7 +75,7 @@ void gn_rpc_tune_malloc(enum gn_malloc_mode mode)
 	} else {
 		mallopt(M_MMAP_THRESHOLD, 256 << 10);
 		mallopt(M_TRIM_THRESHOLD, 8 << 20);
-		mallopt(M_ARENA_MAX, 2);
+		mallopt(M_ARENA_MAX, 1);
 	}
 }
 

@@ -325,6 +325,7 @@ struct fs_session {
 	struct fs_pf_job *pfq_head, *pfq_tail;
 	unsigned pfq_len;
 	uint64_t pf_bytes;	/* queued + running prefetch, under pfq_lock */
+	uint64_t pf_running;	/* running prefetch, under pfq_lock */
 	pthread_t pf_threads[GN_PREFETCH_THREADS_MAX];	/* prefetch_threads run */
 	int npf_threads;
 	bool pf_stopping;

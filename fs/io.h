@@ -99,7 +99,7 @@ int fs_io_read_fill(struct fs_session *s, struct fs_inode *in, uint64_t off,
  * until it is alone); fs_io_read_end() with the same size when the reply
  * is sent.  The caller holds nothing else while it waits.
  */
-#define FS_READ_INFLIGHT_MAX ((uint64_t)8 << 20)
+#define FS_READ_INFLIGHT_MAX ((uint64_t)4 << 20)
 void fs_io_read_begin(struct fs_session *s, size_t size);
 void fs_io_read_end(struct fs_session *s, size_t size);
 

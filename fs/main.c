@@ -100,7 +100,7 @@ static void usage(FILE *out)
 		"  no_default_permissions only the MDS checks permissions (by default the\n"
 		"                         kernel checks them too, which covers FIFOs and devices)\n"
 		"  noreaddirplus          plain readdir (attributes fetched by lookups)\n"
-		"  max_threads=N          FUSE worker threads (default 64)\n"
+		"  max_threads=N          FUSE worker threads (default 16)\n"
 		"\n"
 		"FUSE and mount options passed through: allow_other, allow_root, ro, rw,\n"
 		"nosuid, nodev, noexec, noatime, relatime, sync, dirsync, auto_unmount,\n"
@@ -372,7 +372,7 @@ static void fail_to_parent(int fd, int code)
 int main(int argc, char **argv)
 {
 	struct args a = { .default_permissions = true, .readdirplus = true,
-			  .max_threads = 64 };
+			  .max_threads = 16 };
 	struct fuse_args fargs = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *lcfg = NULL;
 	struct fuse_session *se = NULL;
