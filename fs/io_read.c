@@ -220,9 +220,10 @@ static void run_publish(struct fs_session *s, struct run *r)
 	for (uint32_t i = 0; i < r->nblk; i++) {
 		uint32_t boff = i * GN_BLOCK_SIZE;
 		uint32_t blen = GN_MIN(GN_BLOCK_SIZE, r->ask - boff);
-		const char *p = run_dest(r, i);
+		const char *o = run_out_block(r, i);
+		const char *p = o ? o : run_block(r, i);
 
-		if (r->out && p != run_out_block(r, i)) {
+		if (r->out && !o) {	/* else it landed there */
 			uint32_t a = GN_MAX(r->want_a, r->off + boff);
 			uint32_t e = GN_MIN(r->want_e, r->off + boff + blen);
 			if (a < e)
@@ -652,8 +653,7 @@ static int read_once(struct fs_session *s, struct fs_inode *in, uint64_t off,
 /* ---- prefetch ---- */
 
 /* Largest piece of read-ahead one job fetches: keeps pins bounded, and
- * the memory of a prefetch thread (landing buffer plus received reply,
- * about 2x this) too. */
+ * the received reply a prefetch thread holds too. */
 #define PF_JOB_MAX ((uint64_t)2 << 20)
 /* Bytes of jobs running at once, whatever prefetch_threads: what bounds
  * the memory of read-ahead (received replies) in the client's 64 MiB

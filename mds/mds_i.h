@@ -137,6 +137,8 @@ void mds_open_sessions(struct mds *m, uint64_t ino, uint64_t **ids, size_t *n);
  * -EUNATCH when that session is not, or no longer, registered. */
 int mds_handle_add(struct mds *m, uint64_t session, uint64_t ino,
 		   uint32_t flags, uint64_t *id);
+/* Unregister handle id (no-op when unknown). */
+void mds_handle_del(struct mds *m, uint64_t id);
 /*
  * The handle id as session may use it on ino, under m->lock: 0 with *out
  * set; -ENOENT when the MDS has no such handle (it was opened before a

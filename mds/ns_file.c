@@ -119,25 +119,6 @@ static int open_truncate(struct db_txn *t, const struct mds_cred *c,
 	return ns_put_inode(t, n);
 }
 
-static void ns_handle_del(struct mds *m, uint64_t handle)
-{
-	struct mds_handle *h;
-	pthread_mutex_lock(&m->lock);
-	h = hmap_del(&m->handles, handle);
-	if (h) {
-		uintptr_t cnt = (uintptr_t)hmap_get(&m->opens, h->ino);
-		struct mds_session *s = hmap_get(&m->sessions, h->session);
-		if (cnt <= 1)
-			hmap_del(&m->opens, h->ino);
-		else
-			hmap_put(&m->opens, h->ino, (void *)(cnt - 1));
-		if (s && s->open_files)
-			s->open_files--;
-	}
-	pthread_mutex_unlock(&m->lock);
-	free(h);
-}
-
 static int open_fn(struct db_txn *t, void *p)
 {
 	struct open_args *a = p;
@@ -202,7 +183,7 @@ static int open_fn(struct db_txn *t, void *p)
 	a->out = n;
 	/* The store runs fn again when a batch did not commit: one handle. */
 	if (a->handle) {
-		ns_handle_del(a->m, a->handle);
+		mds_handle_del(a->m, a->handle);
 		a->handle = 0;
 	}
 	return mds_handle_add(a->m, a->session, n.ino, a->flags, &a->handle);
@@ -257,7 +238,7 @@ static int ns_do_open(struct mds *m, struct open_args *a, struct mds_open *out,
 		ret = ns_fill_open(m, a->ino, &o);
 	if (ret) {
 		if (a->handle)
-			ns_handle_del(m, a->handle);
+			mds_handle_del(m, a->handle);
 		mds_open_release(&o);
 		return ret;
 	}
@@ -310,7 +291,7 @@ int mds_ns_close(struct mds *m, uint64_t session, uint64_t ino, uint64_t handle)
 	if (ret == -EBADF)
 		return ret;
 	if (!ret)
-		ns_handle_del(m, handle);
+		mds_handle_del(m, handle);
 	/* Unknown handle: opened before an MDS restart.  Still release this
 	 * session's hold on an orphan. */
 	return mds_orphan_release(m, ino, ret ? session : 0);

@@ -77,6 +77,34 @@ int mds_handle_add(struct mds *m, uint64_t session, uint64_t ino,
 	return 0;
 }
 
+/* Drop h from the tables (its session's count too when it has one);
+ * under m->lock.  The caller frees h. */
+static void handle_drop_locked(struct mds *m, struct mds_handle *h,
+			       struct mds_session *s)
+{
+	uintptr_t cnt = (uintptr_t)hmap_get(&m->opens, h->ino);
+
+	hmap_del(&m->handles, h->id);
+	if (cnt <= 1)
+		hmap_del(&m->opens, h->ino);
+	else
+		hmap_put(&m->opens, h->ino, (void *)(cnt - 1));
+	if (s && s->open_files)
+		s->open_files--;
+}
+
+void mds_handle_del(struct mds *m, uint64_t id)
+{
+	struct mds_handle *h;
+
+	pthread_mutex_lock(&m->lock);
+	h = hmap_get(&m->handles, id);
+	if (h)
+		handle_drop_locked(m, h, hmap_get(&m->sessions, h->session));
+	pthread_mutex_unlock(&m->lock);
+	free(h);
+}
+
 int mds_handle_get_locked(struct mds *m, uint64_t session, uint64_t id,
 			  uint64_t ino, struct mds_handle **out)
 {
@@ -415,12 +443,9 @@ static int session_end(struct mds *m, uint64_t id, const char *why)
 		hs[n++] = h->id;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct mds_handle *h = hmap_del(&m->handles, hs[i]);
-		uintptr_t cnt = (uintptr_t)hmap_get(&m->opens, h->ino);
-		if (cnt <= 1)
-			hmap_del(&m->opens, h->ino);
-		else
-			hmap_put(&m->opens, h->ino, (void *)(cnt - 1));
+		struct mds_handle *h = hmap_get(&m->handles, hs[i]);
+
+		handle_drop_locked(m, h, NULL);	/* s is gone */
 		free(h);
 	}
 	pthread_cond_broadcast(&m->cond);
